@@ -1,0 +1,9 @@
+/** A benchmark prints its figures and the ratio to its reference, measured in the same run. */
+export interface Benchmark {
+  name: string;
+  description: string;
+  run(): Promise<void>;
+}
+
+/** Every benchmark, in the order `npm run bench` runs them. */
+export const benchmarks: Benchmark[] = [];
