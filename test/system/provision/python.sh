@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# The Python reference implementations used as independent oracles: py_ecc (BLS) and eth2spec (SSZ).
+# Independent Python oracles for the cross-check suite: py_ecc (BLS, the reference the consensus
+# specs use) and eth2spec (the specs' SSZ containers and helpers).
+# eth2spec 1.1.10 pins milagro-bls-binding 1.6.3, which PyPI no longer has; it is installed
+# without its pins, beside the versions it was released with (py_ecc 5.2, remerkleable 0.1.24).
 set -euo pipefail
 venv="$NEKTAR_CACHE/python"
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import py_ecc, eth2spec' 2>/dev/null; then
+if ! "$venv/bin/python" -c 'import py_ecc, eth2spec.phase0.mainnet' >/dev/null 2>&1; then
+  rm -rf "$venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet -r "$(dirname "$0")/python-requirements.txt" >&2
+  "$venv/bin/pip" install --quiet --disable-pip-version-check \
+    "py_ecc==5.2.0" "remerkleable==0.1.24" "milagro_bls_binding==1.9.1" "eth-utils==1.10.0" "lru-dict" "pycryptodome" "ruamel.yaml<0.18" >&2
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps "eth2spec==1.1.10" >&2
+  "$venv/bin/python" -c 'import py_ecc, eth2spec.phase0.mainnet' >&2
 fi
 echo "export NEKTAR_PYTHON=$venv/bin/python"
