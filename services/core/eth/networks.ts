@@ -143,7 +143,7 @@ export function networkByName(name: string): Network {
 
 /** The known network whose genesis fork version is `version`, if any. */
 export function networkByGenesisForkVersion(version: Uint8Array): Network | undefined {
-  return Object.values(NETWORKS).find((network) => equalBytes(network.genesisForkVersion, version));
+  return Object.values(NETWORKS).find((network) => Buffer.compare(network.genesisForkVersion, version) === 0);
 }
 
 export interface CustomNetworkOptions {
@@ -201,8 +201,4 @@ export function forkByName(network: Network, name: ForkName): ForkSchedule {
   const fork = network.forks.find((f) => f.name === name);
   if (!fork) throw new NektarError(`network ${network.name} has no ${name} fork scheduled`);
   return fork;
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
