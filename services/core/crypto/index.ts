@@ -1,0 +1,2 @@
+export * from "./eip2333.js";
+export * from "./keystore.js";
