@@ -1,11 +1,2 @@
-// Node 20 lacks Promise.withResolvers, which libp2p uses.
-if (typeof Promise.withResolvers !== "function") {
-  Promise.withResolvers = function withResolvers() {
-    let resolve, reject;
-    const promise = new Promise((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    return { promise, resolve, reject };
-  };
-}
+// Node 20 lacks what libp2p expects (Promise.withResolvers): one module polyfills it for every entry point.
+import "../services/core/polyfills.js";

@@ -1,3 +1,4 @@
+import "../core/polyfills.js"; // first: the runtime shims every other module may rely on
 import { Command, CommanderError } from "commander";
 import { NektarError } from "../core/errors.js";
 import { registerCommands } from "./commands/index.js";
