@@ -1,4 +1,7 @@
 import type { Command } from "commander";
+import { registerDepositCommands } from "./deposit.js";
 
 /** Each command module adds its subcommands here; this is the one place they are wired. */
-export function registerCommands(_program: Command): void {}
+export function registerCommands(program: Command): void {
+  registerDepositCommands(program);
+}
