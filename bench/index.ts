@@ -1,3 +1,5 @@
+import { cryptoBench } from "./crypto.js";
+
 /** A benchmark prints its figures and the ratio to its reference, measured in the same run. */
 export interface Benchmark {
   name: string;
@@ -6,4 +8,4 @@ export interface Benchmark {
 }
 
 /** Every benchmark, in the order `npm run bench` runs them. */
-export const benchmarks: Benchmark[] = [];
+export const benchmarks: Benchmark[] = [cryptoBench];

@@ -78,3 +78,17 @@ export function fromBytesBE(bytes: Uint8Array): bigint {
   for (const b of bytes) x = (x << 8n) | BigInt(b);
   return x;
 }
+
+/**
+ * `count` uniform random integers in [1, 2^64): the weights of a random linear combination that
+ * checks many equations at once (a false batch passes with probability at most 2^-64).
+ */
+export function randomWeights(count: number): bigint[] {
+  const bytes = randomBytes(8 * count);
+  const weights: bigint[] = [];
+  for (let i = 0; i < count; i++) {
+    const w = bytes.readBigUInt64BE(8 * i);
+    weights.push(w === 0n ? 1n : w);
+  }
+  return weights;
+}
