@@ -7,8 +7,8 @@
  * passes cheaper parameters explicitly, and `decryptKeystore` honours whatever the file says.
  */
 import { createCipheriv, pbkdf2, randomBytes, randomUUID, scrypt, timingSafeEqual } from "node:crypto";
-import { open, readFile, rename, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { writeFileAtomic } from "../store/files.js";
 import { SecretKey } from "@chainsafe/blst";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { type Static, Type } from "@sinclair/typebox";
@@ -292,28 +292,7 @@ export async function readKeystoreFile(path: string): Promise<Keystore> {
  */
 export async function writeKeystoreFile(path: string, keystore: Keystore): Promise<void> {
   const data = JSON.stringify(parseKeystore(keystore, `keystore for ${path}`), null, 2) + "\n";
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
-  try {
-    const file = await open(tmp, "wx", 0o600);
-    try {
-      await file.writeFile(data);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(tmp, path);
-    // The rename is durable only once the directory entry is on disk too.
-    const dirHandle = await open(dir, "r");
-    try {
-      await dirHandle.sync();
-    } finally {
-      await dirHandle.close();
-    }
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw new NektarError(`cannot write keystore file ${path}: ${(err as Error).message}`, { cause: err });
-  }
+  await writeFileAtomic(path, data, { mode: 0o600, what: `keystore file ${path}` });
 }
 
 /**
