@@ -6,6 +6,7 @@ import {
   commitPolynomial,
   findInvalidShares,
   publicShareFromCommitments,
+  sumCommitments,
   verifyShare,
   verifyShares,
 } from "./feldman.js";
@@ -30,6 +31,16 @@ describe("Feldman commitments", () => {
     for (const share of [shares[0]!, shares[12]!, shares[15]!]) {
       expect(publicShareFromCommitments(commitments, share.id).toHex()).toBe(publicShare(share).publicKey.toHex());
     }
+  });
+
+  it("add up to the commitments of the summed polynomial (joint Feldman)", () => {
+    const dealers = Array.from({ length: 3 }, () => splitSecret(randomScalar(), 7, 5));
+    const summed = dealers[0]!.coefficients.map((_, k) => dealers.reduce((acc, d) => add(acc, d.coefficients[k]!), 0n));
+    const joint = sumCommitments(dealers.map((d) => commitPolynomial(d.coefficients)));
+    expect(joint.map((c) => c.toHex())).toEqual(commitPolynomial(summed).map((c) => c.toHex()));
+    const share: Share = { id: 4, value: dealers.reduce((acc, d) => add(acc, d.shares[3]!.value), 0n) };
+    expect(verifyShare(joint, share)).toBe(true);
+    expect(() => sumCommitments([joint, joint.slice(1)])).toThrow(RangeError);
   });
 
   it("evaluate like noble's Σ j^k·C_k", () => {

@@ -12,16 +12,29 @@ import { FR_ORDER, add, mul, randomWeights } from "./fr.js";
 import { secretKeyFromScalar } from "./bls.js";
 import { G1 } from "./groups.js";
 import { multiScalarMul } from "./msm.js";
-import type { Share } from "./shamir.js";
+import { type Share, validateIds } from "./shamir.js";
 
 /** C_k = a_k·G for the coefficients of a sharing polynomial (constant term first), all nonzero. */
 export function commitPolynomial(coefficients: readonly bigint[]): PublicKey[] {
   return coefficients.map((a) => secretKeyFromScalar(a).toPublicKey());
 }
 
+/**
+ * The commitments to the sum of several polynomials, coefficient by coefficient: in a joint
+ * Feldman DKG each share is the sum of every dealer's share, and this commits to it.
+ */
+export function sumCommitments(polynomials: readonly (readonly PublicKey[])[]): PublicKey[] {
+  const size = polynomials[0]?.length ?? 0;
+  if (size === 0 || polynomials.some((c) => c.length !== size)) {
+    throw new RangeError("sumCommitments: expects one or more commitment lists of one length");
+  }
+  return Array.from({ length: size }, (_, k) => G1.sum(polynomials.map((c) => c[k]!)));
+}
+
 /** Σ_k id^k·C_k = f(id)·G: the public share of `id`, by Horner's rule (·id is a sum of id copies). */
 export function publicShareFromCommitments(commitments: readonly PublicKey[], id: number): PublicKey {
   if (commitments.length === 0) throw new RangeError("no commitments");
+  validateIds([id], "public share");
   let acc = commitments[commitments.length - 1]!;
   for (let k = commitments.length - 2; k >= 0; k--) {
     acc = G1.sum([...Array<PublicKey>(id).fill(acc), commitments[k]!]);

@@ -56,7 +56,7 @@ export const G1: Group<PublicKey> = {
   name: "G1",
   identity: PublicKey.fromBytes(infinityBytes(FP_BYTES)),
   base: U_ABS * U_ABS,
-  callCost: 4.5,
+  callCost: 5.5,
   sum: (points) => aggregatePublicKeys(points, false),
   negate(point) {
     const bytes = point.toBytes(false);

@@ -74,7 +74,7 @@ export function scalarMul<P>(group: Group<P>, point: P, k: bigint): P {
 function chooseWindow(n: number, bits: number, callCost: number): number {
   let best = 1;
   let bestCost = Infinity;
-  // Wider windows than there are points only trade doublings for the same additions.
+  // With more buckets than points, buckets hold one point each and summing them first saves nothing.
   const widest = Math.min(bits, 16, Math.max(1, Math.ceil(Math.log2(n))));
   for (let c = 1; c <= widest; c++) {
     const buckets = 2 ** c;
