@@ -80,8 +80,9 @@ export function fromBytesBE(bytes: Uint8Array): bigint {
 }
 
 /**
- * `count` uniform random integers in [1, 2^64): the weights of a random linear combination that
- * checks many equations at once (a false batch passes with probability at most 2^-64).
+ * `count` random nonzero 64-bit integers (0, drawn with probability 2^-64, becomes 1): the weights
+ * of a random linear combination that checks many equations at once, so that a batch with a false
+ * equation passes with probability about 2^-64.
  */
 export function randomWeights(count: number): bigint[] {
   const bytes = randomBytes(8 * count);
