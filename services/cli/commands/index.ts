@@ -1,7 +1,9 @@
 import type { Command } from "commander";
 import { registerDepositCommands } from "./deposit.js";
+import { registerKeysCommands } from "./keys.js";
 
 /** Each command module adds its subcommands here; this is the one place they are wired. */
 export function registerCommands(program: Command): void {
   registerDepositCommands(program);
+  registerKeysCommands(program);
 }
