@@ -15,27 +15,9 @@ import { keccak256 } from "ethers";
 
 import { fromBytesBE } from "../../services/core/crypto/fr.js";
 import { NektarError } from "../../services/core/errors.js";
-import type { G1PointStruct, G2PointStruct } from "../generated/index.js";
+import type { G1Point, G1PointStruct, G2Point, G2PointStruct } from "../generated/index.js";
 
-/** A G1 point as the contracts take it (EIP-2537 words). */
-export interface G1Point {
-  xHi: bigint;
-  xLo: bigint;
-  yHi: bigint;
-  yLo: bigint;
-}
-
-/** A G2 point as the contracts take it: x = x0 + x1*u, y = y0 + y1*u. */
-export interface G2Point {
-  x0Hi: bigint;
-  x0Lo: bigint;
-  x1Hi: bigint;
-  x1Lo: bigint;
-  y0Hi: bigint;
-  y0Lo: bigint;
-  y1Hi: bigint;
-  y1Lo: bigint;
-}
+export type { G1Point, G2Point };
 
 /** Ethereum's signature tag: what blst's `sign` uses, and what task responses are signed with. */
 export const SIGNATURE_DST = "BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_";

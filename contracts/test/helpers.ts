@@ -3,6 +3,8 @@ import { expect } from "@jest/globals";
 import { ContractFactory, isCallException } from "ethers";
 import type { BaseContract, ContractRunner, InterfaceAbi } from "ethers";
 
+import { decodeRevert } from "../client/events.js";
+
 /** Deploys `bytecode` with `args` and returns it typed as the generated interface `T`. */
 export async function deploy<T extends BaseContract>(
   runner: ContractRunner,
@@ -28,6 +30,8 @@ export async function expectRevert(action: Promise<unknown>, name: string): Prom
   }
   if (caught === undefined) throw new Error(`expected a revert with ${name}, but the call succeeded`);
   if (!isCallException(caught)) throw caught;
-  expect(caught.revert?.name ?? `unknown revert data ${caught.data}`).toBe(name);
-  return [...(caught.revert?.args ?? [])];
+  // Decoded against every nektar ABI: errors bubble up from called contracts.
+  const decoded = decodeRevert(caught);
+  expect(decoded?.name ?? `undecoded revert: ${caught.shortMessage} ${caught.data}`).toBe(name);
+  return [...(decoded?.args ?? [])];
 }

@@ -22,7 +22,8 @@ const RESERVED = new Set(["target", "interface", "runner", "filters", "fallback"
   "queryFilter", "on", "once", "emit", "listenerCount", "listeners", "off", "removeAllListeners", "addListener",
   "removeListener"]);
 
-type Direction = "in" | "out";
+/** Arguments ethers accepts, Results ethers returns, or plain objects (Result.toObject(true)). */
+type Direction = "in" | "out" | "plain";
 
 /** The struct's name from its internalType: `struct ITaskManager.Task[]` -> `Task`. */
 function structName(param: AbiParameter): string {
@@ -45,7 +46,7 @@ function tsType(param: AbiParameter, dir: Direction, structs: Map<string, AbiPar
       throw new NektarError(`codegen: two different structs are named ${name}; rename one`);
     }
     structs.set(name, components);
-    return dir === "in" ? `${name}Struct` : `${name}StructOutput`;
+    return dir === "in" ? `${name}Struct` : dir === "out" ? `${name}StructOutput` : name;
   }
   if (/^u?int\d*$/.test(param.type)) return dir === "in" ? "BigNumberish" : "bigint";
   if (param.type === "address") return dir === "in" ? "AddressLike" : "string";
@@ -99,15 +100,14 @@ function contractModule(artifact: ContractArtifact, structs: Map<string, AbiPara
     return `  ${f.name}: BaseContractMethod<${argsTuple(f.inputs ?? [], structs)}, ${ret}, ${mode}>;`;
   });
   const eventTypes = events.map((e) => {
-    const fields = (e.inputs ?? []).map((p, i) => `${argName(p, i)}: ${tsType(p, "out", structs)}`);
+    const fields = (e.inputs ?? []).map((p, i) => `${argName(p, i)}: ${tsType(p, "plain", structs)}`);
     return `  ${e.name}: { ${fields.join("; ")} };`;
   });
   const body = methods.join("\n") + "\n" + eventTypes.join("\n");
   for (const t of ["AddressLike", "BigNumberish", "BytesLike", "ContractTransactionResponse"]) if (body.includes(t)) used.add(t);
-  const structImports = [...structs.keys()].filter((s) => new RegExp(`\\b${s}Struct(Output)?\\b`).test(body)).sort();
-  const structTypes = structImports.flatMap((s) =>
-    [`${s}Struct`, `${s}StructOutput`].filter((t) => new RegExp(`\\b${t}\\b`).test(body)),
-  );
+  const structTypes = [...structs.keys()]
+    .sort()
+    .flatMap((s) => [s, `${s}Struct`, `${s}StructOutput`].filter((t) => new RegExp(`\\b${t}\\b`).test(body)));
   const ethersTypes = ["BaseContract", "BaseContractMethod", "InterfaceAbi", ...used].sort();
   const abiLines = artifact.abi.map((f) => `  ${JSON.stringify(f)},`).join("\n");
   const text = `${HEADER}// Source: contracts/${artifact.sourceName}
@@ -124,7 +124,7 @@ export interface ${name} extends BaseContract {
 ${methods.join("\n")}
 }
 
-/** ${name}'s events: name -> decoded arguments. */
+/** ${name}'s events: name -> arguments, as plain objects (Result.toObject(true)). */
 ${eventTypes.length > 0 ? `export interface ${name}Events {\n${eventTypes.join("\n")}\n}` : `export type ${name}Events = Record<never, never>;`}
 `;
   return { path: `${name}.ts`, text };
@@ -138,7 +138,14 @@ function structsModule(structs: Map<string, AbiParameter[]>): GeneratedFile {
       if (rendered.has(name)) continue;
       const input = components.map((c, i) => `${argName(c, i)}: ${tsType(c, "in", structs)}`).join("; ");
       const output = resultType(components, structs);
-      rendered.set(name, `export type ${name}Struct = { ${input} };\nexport type ${name}StructOutput = ${output};\n`);
+      const plain = components.map((c, i) => `${argName(c, i)}: ${tsType(c, "plain", structs)}`).join("; ");
+      rendered.set(
+        name,
+        `/** Solidity struct ${name}: as argument, as returned Result, as plain object. */\n` +
+          `export type ${name}Struct = { ${input} };\n` +
+          `export type ${name}StructOutput = ${output} & { toObject(deep: true): ${name} };\n` +
+          `export type ${name} = { ${plain} };\n`,
+      );
     }
   }
   const body = [...rendered.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, t]) => t).join("\n");
@@ -151,6 +158,8 @@ function structsModule(structs: Map<string, AbiParameter[]>): GeneratedFile {
 export function generate(artifacts: ContractArtifact[], manifest: SourceManifest): GeneratedFile[] {
   const structs = new Map<string, AbiParameter[]>();
   const modules = artifacts.map((a) => contractModule(a, structs));
+  const clash = artifacts.find((a) => structs.has(a.contractName));
+  if (clash) throw new NektarError(`codegen: contract ${clash.contractName} has the name of a struct; rename one`);
   const index = `${HEADER}${artifacts.map((a) => `export * from "./${a.contractName}.js";`).join("\n")}
 export type * from "./structs.js";
 export { manifest } from "./manifest.js";

@@ -17,6 +17,7 @@ import { NektarError } from "../../services/core/errors.js";
 export const COMPILER_SETTINGS = {
   evmVersion: "prague",
   optimizer: { enabled: true, runs: 10_000 },
+  viaIR: true,
   // The metadata hash would change the bytecode on every comment edit; the manifest already
   // pins the sources.
   metadata: { bytecodeHash: "none" },
