@@ -1,0 +1,56 @@
+/**
+ * Shared by the controller's system tests: a real API server with nektar's CRDs installed from
+ * crds/ (the checked-in YAML, what Helm installs), and waiting for what a server does later.
+ */
+import { ApiextensionsV1Api, CoreV1Api, KubeConfig, loadYaml, type V1CustomResourceDefinition } from "@kubernetes/client-node";
+import { readdirSync, readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { startKubeApiServer, type KubeApiServer } from "../kube/apiserver.js";
+
+export interface TestCluster {
+  kube: KubeApiServer;
+  kc: KubeConfig;
+  stop(): Promise<void>;
+}
+
+const CRDS_DIR = new URL("../../../crds/", import.meta.url);
+
+export async function startCluster(options: { controllerManager?: boolean } = {}): Promise<TestCluster> {
+  const kube = await startKubeApiServer(options);
+  const kc = new KubeConfig();
+  kc.loadFromFile(kube.kubeconfigPath);
+  return { kube, kc, stop: () => kube.stop() };
+}
+
+/** Creates every CRD in crds/ and waits until each is Established. */
+export async function installCrds(kc: KubeConfig): Promise<V1CustomResourceDefinition[]> {
+  const api = kc.makeApiClient(ApiextensionsV1Api);
+  const crds = readdirSync(CRDS_DIR)
+    .filter((file) => file.endsWith(".yaml"))
+    .map((file) => loadYaml<V1CustomResourceDefinition>(readFileSync(new URL(file, CRDS_DIR), "utf8")));
+  for (const body of crds) await api.createCustomResourceDefinition({ body });
+  for (const crd of crds) {
+    await eventually(async () => {
+      const read = await api.readCustomResourceDefinition({ name: crd.metadata!.name! });
+      if (!read.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")) throw new Error(`${crd.metadata!.name} not established`);
+    });
+  }
+  return crds;
+}
+
+export async function createNamespace(kc: KubeConfig, name: string): Promise<void> {
+  await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
+}
+
+/** Retries `attempt` until it resolves, for what a server or controller does asynchronously. */
+export async function eventually<T>(attempt: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await sleep(200);
+    }
+  }
+}
