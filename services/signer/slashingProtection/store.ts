@@ -21,13 +21,16 @@ export const LOG_FILE = "slashing-protection.log";
 const LOCK_FILE = "slashing-protection.lock";
 
 /**
- * Records kept per validator; older ones fold into the low watermarks at compaction. 4096
- * attestations are 18 days of epochs: far beyond anything a beacon node asks to sign.
+ * Records kept per validator (older ones fold into the low watermarks at compaction) and when
+ * compaction is due: once the log holds `compactAfterLines` lines and twice the live records.
+ * 4096 attestations are 18 days of epochs: far beyond anything a beacon node asks to sign.
  */
-const KEEP_ATTESTATIONS = 4096;
-const KEEP_BLOCKS = 1024;
-/** Compaction is due when the log holds this many lines, and twice the live records. */
-const COMPACT_MIN_LINES = 65536;
+export interface Retention {
+  attestations: number;
+  blocks: number;
+  compactAfterLines: number;
+}
+const DEFAULT_RETENTION: Retention = { attestations: 4096, blocks: 1024, compactAfterLines: 65536 };
 
 /** One line of the log. Pubkeys and roots are lowercase hex; a null root is unknown. */
 type LogRecord =
@@ -44,6 +47,7 @@ class ValidatorHistory {
 export interface OpenOptions {
   /** The network's genesis validators root: recorded on first open, checked on every later one. */
   genesisValidatorsRoot?: Uint8Array;
+  retention?: Retention;
 }
 
 export class FileSlashingProtection implements SlashingProtection {
@@ -55,6 +59,7 @@ export class FileSlashingProtection implements SlashingProtection {
     readonly dataDir: string,
     private readonly log: AppendLog,
     private readonly unlock: () => Promise<void>,
+    private readonly retention: Retention,
   ) {}
 
   /** Opens (or creates) the store in `dataDir`, replaying its log. */
@@ -62,14 +67,14 @@ export class FileSlashingProtection implements SlashingProtection {
     const unlock = await lockDirectory(dataDir);
     try {
       const { log, records } = await AppendLog.open(join(dataDir, LOG_FILE));
-      const store = new FileSlashingProtection(dataDir, log, unlock);
+      const store = new FileSlashingProtection(dataDir, log, unlock, options.retention ?? DEFAULT_RETENTION);
       for (const [i, record] of records.entries()) store.replay(record as LogRecord, i + 1);
       log.compactWhen(
-        (lines) => lines > Math.max(COMPACT_MIN_LINES, 2 * store.recordCount()),
+        (lines) => store.compactionDue(lines),
         () => store.snapshot(),
       );
       if (options.genesisValidatorsRoot) await store.useGenesisValidatorsRoot(toHex(options.genesisValidatorsRoot));
-      if (log.linesSinceRewrite > Math.max(COMPACT_MIN_LINES, 2 * store.recordCount())) await log.compact();
+      if (store.compactionDue(log.linesSinceRewrite)) await log.compact();
       return store;
     } catch (err) {
       await unlock();
@@ -196,8 +201,8 @@ export class FileSlashingProtection implements SlashingProtection {
   private snapshot(): LogRecord[] {
     const records: LogRecord[] = this.genesisRoot === null ? [] : [{ k: "genesis", root: this.genesisRoot }];
     for (const [pubkey, history] of this.histories) {
-      history.blocks.prune(KEEP_BLOCKS);
-      history.attestations.prune(KEEP_ATTESTATIONS);
+      history.blocks.prune(this.retention.blocks);
+      history.attestations.prune(this.retention.attestations);
       const { floor } = history.blocks;
       const { sourceFloor, targetFloor } = history.attestations;
       if (floor !== null || sourceFloor !== null) records.push({ k: "floor", pubkey, slot: floor, source: sourceFloor, target: targetFloor });
@@ -209,10 +214,13 @@ export class FileSlashingProtection implements SlashingProtection {
     return records;
   }
 
-  private recordCount(): number {
-    let n = 0;
-    for (const h of this.histories.values()) n += h.blocks.size + h.attestations.size + 1;
-    return n;
+  private compactionDue(lines: number): boolean {
+    if (lines <= this.retention.compactAfterLines) return false;
+    // Counted as after pruning: a log of one long history is due too.
+    const { blocks, attestations } = this.retention;
+    let live = 0;
+    for (const h of this.histories.values()) live += Math.min(h.blocks.size, blocks) + Math.min(h.attestations.size, attestations) + 1;
+    return lines > 2 * live;
   }
 
   private async useGenesisValidatorsRoot(root: string): Promise<void> {
