@@ -12,15 +12,14 @@
  * least privilege can mint ServiceAccount tokens (TokenRequest) and act as them.
  * Everything lives in one temp dir (etcd data, keys, logs, kubeconfig) removed by stop().
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { request } from "node:https";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { NektarError } from "../../../services/core/errors.js";
+import { freePort, Processes } from "../processes.js";
 
 export interface KubeApiServer {
   /** A kubeconfig (context "nektar-test") for an admin in group system:masters. */
@@ -149,85 +148,6 @@ function binary(variable: "ETCD" | "KUBE_APISERVER" | "KUBE_CONTROLLER_MANAGER")
   return path;
 }
 
-/** The child processes of one control plane, killed by pid, even if this process dies first. */
-class Processes {
-  private readonly children: { name: string; child: ChildProcess; exited: Promise<void>; error?: Error }[] = [];
-  private watchdog: ChildProcess | undefined;
-  private stopped: Promise<void> | undefined;
-
-  constructor(private readonly dir: string) {}
-
-  start(name: string, path: string, args: string[]): void {
-    // Logs go to files, not pipes: nothing keeps this process's event loop alive.
-    const log = openSync(join(this.dir, `${name}.log`), "a");
-    const child = spawn(path, args, { stdio: ["ignore", log, log] });
-    closeSync(log);
-    child.unref();
-    const entry = {
-      name,
-      child,
-      // A binary that cannot be executed emits "error" and, unlike one that dies, no "exit".
-      exited: new Promise<void>((resolve) => {
-        child.once("exit", () => resolve());
-        child.once("error", (error) => {
-          entry.error = error;
-          resolve();
-        });
-      }),
-      error: undefined as Error | undefined,
-    };
-    this.children.push(entry);
-    this.guard();
-  }
-
-  /** The first child that has exited, with the end of its log, if any has. */
-  exited(): string | undefined {
-    const dead = this.children.find(
-      ({ child, error }) => error !== undefined || child.exitCode !== null || child.signalCode !== null,
-    );
-    if (dead === undefined) return undefined;
-    if (dead.error !== undefined) return `${dead.name} could not be started: ${dead.error.message}`;
-    const status = dead.child.exitCode ?? dead.child.signalCode;
-    return `${dead.name} exited (${status}):\n${this.logTail(dead.name)}`;
-  }
-
-  logTail(name: string, lines = 30): string {
-    const path = join(this.dir, `${name}.log`);
-    return existsSync(path) ? readFileSync(path, "utf8").trimEnd().split("\n").slice(-lines).join("\n") : "";
-  }
-
-  stopAll(): Promise<void> {
-    this.stopped ??= (async () => {
-      // SIGKILL: the state is thrown away with the directory, there is nothing to shut down cleanly.
-      for (const { child } of this.children) {
-        child.ref(); // keep this process alive until the exit is seen
-        child.kill("SIGKILL");
-      }
-      await Promise.all(this.children.map(({ exited }) => exited));
-      this.watchdog?.kill("SIGKILL");
-      rmSync(this.dir, { recursive: true, force: true });
-    })();
-    return this.stopped;
-  }
-
-  /**
-   * A shell that outlives this process however it ends (a signal, a crash, SIGKILL: cases where
-   * no exit handler runs) and then kills the children and removes the directory, within a
-   * second. Restarted with each child's pid added.
-   */
-  private guard(): void {
-    this.watchdog?.kill("SIGKILL");
-    const pids = this.children.map(({ child }) => String(child.pid));
-    const script = 'while kill -0 "$0" 2>/dev/null; do sleep 1; done; kill -9 "$@" 2>/dev/null; rm -rf "$DIR"';
-    this.watchdog = spawn("sh", ["-c", script, String(process.pid), ...pids], {
-      stdio: "ignore",
-      detached: true,
-      env: { ...process.env, DIR: this.dir },
-    });
-    this.watchdog.unref();
-  }
-}
-
 async function waitReady(
   server: string,
   caPath: string,
@@ -270,20 +190,6 @@ function get(url: string, ca: Buffer, token: string): Promise<{ status: number; 
     req.on("timeout", () => req.destroy(new Error(`GET ${url} timed out`)));
     req.on("error", reject);
     req.end();
-  });
-}
-
-/** A port free on 127.0.0.1 a moment ago (kube-apiserver cannot pick its own and report it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const socket = createServer();
-    socket.once("error", reject);
-    socket.listen(0, "127.0.0.1", () => {
-      const address = socket.address();
-      socket.close(() =>
-        typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
   });
 }
 
