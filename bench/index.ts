@@ -1,4 +1,5 @@
 import { cryptoBench } from "./crypto.js";
+import { slashingProtectionBench } from "./slashing-protection.js";
 
 /** A benchmark prints its figures and the ratio to its reference, measured in the same run. */
 export interface Benchmark {
@@ -8,4 +9,4 @@ export interface Benchmark {
 }
 
 /** Every benchmark, in the order `npm run bench` runs them. */
-export const benchmarks: Benchmark[] = [cryptoBench];
+export const benchmarks: Benchmark[] = [cryptoBench, slashingProtectionBench];

@@ -136,6 +136,8 @@ export class AppendLog {
   }
 
   private async flush(): Promise<void> {
+    // Let the appends issued in the same tick (a batch of validators) join the first write.
+    await Promise.resolve();
     while (this.waiters.length > 0) {
       const data = this.pending.join("");
       const waiters = this.waiters;
