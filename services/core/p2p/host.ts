@@ -1,0 +1,353 @@
+/**
+ * ClusterHost: a node's libp2p host among the operators of its cluster, and nobody else.
+ *
+ * libp2p over TCP, noise, yamux, identify and ping; a static peer set taken from the cluster
+ * definition (multiaddrs may be DNS names, e.g. Kubernetes Services), kept connected by redialing
+ * with backoff; a gater that admits only those peers. Protocols are typed (codec.ts); each peer
+ * and protocol gets one long-lived stream, so a message is one frame on an open stream.
+ *
+ *     const host = new ClusterHost({ identity, operators: definition.operators, listen, registry });
+ *     host.handle(PartialSignatures, (msg, from) => { ... });   // before start()
+ *     await host.start();
+ *     await host.waitForPeers();
+ *     await host.broadcast(PartialSignatures, msg);
+ *     const answer = await host.send(peerId, SomeRequest, req);
+ */
+import "../polyfills.js"; // libp2p needs Promise.withResolvers, which Node 20 lacks
+import { EventEmitter } from "node:events";
+import { noise } from "@chainsafe/libp2p-noise";
+import { yamux } from "@chainsafe/libp2p-yamux";
+import { identify } from "@libp2p/identify";
+import type { Libp2p, PeerId, Stream } from "@libp2p/interface";
+import { peerIdFromString } from "@libp2p/peer-id";
+import { ping } from "@libp2p/ping";
+import { tcp } from "@libp2p/tcp";
+import { multiaddr } from "@multiformats/multiaddr";
+import { createLibp2p } from "libp2p";
+import type { Registry } from "prom-client";
+import { type Logger, createLogger } from "../log/index.js";
+import { type Handler, OutboundChannel, serveInbound } from "./channel.js";
+import { type Protocol, decodePayload, encodePayload } from "./codec.js";
+import { P2pError } from "./errors.js";
+import { clusterGater } from "./gater.js";
+import type { Identity } from "./identity.js";
+import { P2pMetrics } from "./metrics.js";
+import { TokenBucket } from "./ratelimit.js";
+import { type Backoff, DEFAULT_BACKOFF, Redialer } from "./redial.js";
+
+export type { Handler };
+
+/** An operator of the cluster, as the host knows it. */
+export interface Peer {
+  /** Position in the definition's operator list (0-based): the DKG's share index is index + 1. */
+  readonly index: number;
+  readonly name: string;
+  readonly peerId: string;
+}
+
+/** What the host needs to know of each operator; a definition's or a lock file's operators fit. */
+export interface ClusterMember {
+  readonly name: string;
+  readonly peerId: string;
+  readonly multiaddrs: readonly string[];
+}
+
+export interface ClusterHostOptions {
+  identity: Identity;
+  /** Every operator, this node included (found by its peer id). */
+  operators: readonly ClusterMember[];
+  /** Addresses to listen on, e.g. ["/ip4/0.0.0.0/tcp/3610"]. */
+  listen: readonly string[];
+  registry: Registry;
+  logger?: Logger;
+  /** How long `send` waits for a connection and a response by default. Default 5 s. */
+  requestTimeoutMs?: number;
+  /** How often each connection is pinged (liveness and the RTT metric). Default 10 s. */
+  pingIntervalMs?: number;
+  redial?: Partial<Backoff>;
+}
+
+export interface ClusterHostEvents {
+  "peer:connect": [Peer];
+  "peer:disconnect": [Peer];
+}
+
+export interface BroadcastResult {
+  /** Peers the message was written to. */
+  sent: Peer[];
+  /** Peers it was not: not connected (broadcast does not dial), or their stream failed. */
+  failed: { peer: Peer; error: P2pError }[];
+}
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
+/** One stream per peer and protocol is the norm; a few more cover a stream being replaced. */
+const MAX_STREAMS_PER_PROTOCOL = 4;
+
+export class ClusterHost extends EventEmitter<ClusterHostEvents> {
+  /** This node. */
+  readonly self: Peer;
+  /** Every operator, this node included, in definition order. */
+  readonly operators: readonly Peer[];
+
+  private readonly byPeerId: ReadonlyMap<string, Peer>;
+  private readonly addresses: ReadonlyMap<string, readonly string[]>;
+  private readonly connected = new Set<string>();
+  private readonly handlers = new Map<string, { protocol: Protocol<unknown, unknown>; handler: Handler<unknown, unknown> }>();
+  private readonly channels = new Map<string, Promise<OutboundChannel>>();
+  private readonly buckets = new Map<string, TokenBucket>();
+  private readonly metrics: P2pMetrics;
+  private readonly log: Logger;
+  private readonly requestTimeoutMs: number;
+  private readonly redialer: Redialer;
+  private readonly backoff: Backoff;
+  private node: Libp2p | undefined;
+  private state: "new" | "started" | "stopped" = "new";
+
+  constructor(private readonly opts: ClusterHostOptions) {
+    super();
+    this.operators = opts.operators.map((op, index) => ({ index, name: op.name, peerId: op.peerId }));
+    this.byPeerId = new Map(this.operators.map((p) => [p.peerId, p]));
+    this.addresses = new Map(opts.operators.map((op) => [op.peerId, op.multiaddrs]));
+    const self = this.byPeerId.get(opts.identity.peerId.toString());
+    if (self === undefined) throw new P2pError("not_operator", `identity ${opts.identity.peerId.toString()} is not one of the cluster's operators`);
+    this.self = self;
+    this.log = (opts.logger ?? createLogger("p2p")).child({ self: self.name });
+    this.metrics = new P2pMetrics(opts.registry, () => this.rtts());
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.backoff = { ...DEFAULT_BACKOFF, ...opts.redial };
+    this.redialer = new Redialer(
+      async (peerId, signal) => {
+        await this.libp2p.dial(peerIdFromString(peerId), { signal });
+      },
+      (peerId) => this.connected.has(peerId),
+      this.backoff,
+      this.log,
+    );
+  }
+
+  /** Operators this node is connected to now (this node not included). */
+  get peers(): Peer[] {
+    return this.operators.filter((p) => this.connected.has(p.peerId));
+  }
+
+  /** The addresses the host listens on, with its peer id (after start). */
+  get multiaddrs(): string[] {
+    return this.libp2p.getMultiaddrs().map((ma) => ma.toString());
+  }
+
+  /**
+   * Serves `protocol` with `handler`. Register before start(): a peer's first message may
+   * arrive as soon as the host listens, and a protocol without a handler refuses its stream.
+   */
+  handle<Req, Res>(protocol: Protocol<Req, Res>, handler: Handler<Req, Res>): void {
+    if (this.handlers.has(protocol.id)) throw new Error(`protocol ${protocol.id} already has a handler`);
+    const entry = { protocol: protocol as Protocol<unknown, unknown>, handler: handler as Handler<unknown, unknown> };
+    this.handlers.set(protocol.id, entry);
+    if (this.node !== undefined) void this.register(entry);
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== "new") throw new Error(`cluster host already ${this.state}; create a new one`);
+    this.state = "started";
+    const gater = clusterGater(this.addresses, (peerId) => {
+      this.metrics.reject("gater");
+      this.log.warn({ peerId }, "refused a connection from a peer that is not an operator");
+    });
+    this.node = await createLibp2p({
+      privateKey: this.opts.identity.privateKey,
+      addresses: { listen: [...this.opts.listen] },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      connectionGater: gater,
+      connectionManager: {
+        // Operators may all reach this node from one address (loopback in tests, a NAT, a node's
+        // SNAT in Kubernetes): the per-IP defaults (5 new connections a second, 10 pending) would
+        // refuse a cluster starting at once. The gater, after the handshake, decides who stays.
+        inboundConnectionThreshold: Math.max(5, 2 * this.operators.length),
+        maxIncomingPendingConnections: Math.max(10, 2 * this.operators.length),
+      },
+      connectionMonitor: { pingInterval: this.opts.pingIntervalMs ?? 10_000 },
+      services: { identify: identify(), ping: ping() },
+      start: false,
+    });
+    this.node.addEventListener("peer:connect", (evt) => this.onConnect(evt.detail));
+    this.node.addEventListener("peer:disconnect", (evt) => this.onDisconnect(evt.detail));
+    for (const entry of this.handlers.values()) await this.register(entry);
+    for (const peer of this.others()) {
+      await this.node.peerStore.merge(peerIdFromString(peer.peerId), { multiaddrs: this.addresses.get(peer.peerId)!.map((a) => multiaddr(a)) });
+    }
+    await this.node.start();
+    this.log.info({ peerId: this.self.peerId, listen: this.multiaddrs }, "p2p host started");
+    for (const peer of this.others()) this.redial(peer);
+  }
+
+  async stop(): Promise<void> {
+    if (this.state !== "started") return;
+    this.state = "stopped";
+    await this.redialer.stop();
+    for (const channel of this.channels.values()) void channel.then((c) => c.close(), () => undefined);
+    this.channels.clear();
+    await this.node?.stop();
+    this.connected.clear();
+    this.metrics.peersConnected.set(0);
+    this.log.info("p2p host stopped");
+  }
+
+  /**
+   * Sends `message` to one operator, dialing it if need be. Resolves with the response for a
+   * request/response protocol, once the message is written for a one-way one.
+   */
+  async send<Req, Res>(peerId: string, protocol: Protocol<Req, Res>, message: Req, opts: { timeoutMs?: number } = {}): Promise<Res> {
+    const peer = this.operator(peerId);
+    const timeoutMs = opts.timeoutMs ?? this.requestTimeoutMs;
+    const deadline = performance.now() + timeoutMs;
+    const payload = encodePayload(protocol.request, message, protocol.maxRequestBytes, protocol.id);
+    const channel = await this.channel(peer, protocol, AbortSignal.timeout(timeoutMs));
+    if (protocol.response === null) {
+      await channel.message(payload);
+      return undefined as Res;
+    }
+    const response = await channel.request(payload, Math.max(1, deadline - performance.now()));
+    return decodePayload(protocol.response, response, protocol.id);
+  }
+
+  /**
+   * Writes a one-way message to every connected operator but this one, encoding it once.
+   * Peers not connected are reported, not dialed: the redialer is already on them.
+   */
+  async broadcast<Req>(protocol: Protocol<Req, void>, message: Req): Promise<BroadcastResult> {
+    const payload = encodePayload(protocol.request, message, protocol.maxRequestBytes, protocol.id);
+    const result: BroadcastResult = { sent: [], failed: [] };
+    await Promise.all(
+      this.others().map(async (peer) => {
+        if (!this.connected.has(peer.peerId)) {
+          result.failed.push({ peer, error: new P2pError("not_connected", `${protocol.id}: not connected to ${peer.name}`) });
+          return;
+        }
+        try {
+          const channel = await this.channel(peer, protocol, AbortSignal.timeout(this.requestTimeoutMs));
+          await channel.message(payload);
+          result.sent.push(peer);
+        } catch (err) {
+          result.failed.push({ peer, error: err instanceof P2pError ? err : new P2pError("closed", String(err)) });
+        }
+      }),
+    );
+    return result;
+  }
+
+  /** Resolves once connected to `peerIds` (default: every other operator); P2pError "timeout" if not in time. */
+  async waitForPeers(opts: { peerIds?: readonly string[]; timeoutMs?: number } = {}): Promise<void> {
+    const wanted = (opts.peerIds ?? this.others().map((p) => p.peerId)).map((id) => this.operator(id));
+    const missing = () => wanted.filter((p) => !this.connected.has(p.peerId));
+    if (missing().length === 0) return;
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    await new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (missing().length > 0) return;
+        cleanup();
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new P2pError("timeout", `still not connected after ${timeoutMs} ms to ${missing().map((p) => p.name).join(", ")}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.off("peer:connect", check);
+      };
+      this.on("peer:connect", check);
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private get libp2p(): Libp2p {
+    if (this.node === undefined) throw new Error("cluster host not started");
+    return this.node;
+  }
+
+  private others(): Peer[] {
+    return this.operators.filter((p) => p !== this.self);
+  }
+
+  private operator(peerId: string): Peer {
+    const peer = this.byPeerId.get(peerId);
+    if (peer === undefined || peer === this.self) {
+      throw new P2pError("not_operator", peer === this.self ? `${peerId} is this node` : `${peerId} is not an operator of this cluster`);
+    }
+    return peer;
+  }
+
+  private async register({ protocol, handler }: { protocol: Protocol<unknown, unknown>; handler: Handler<unknown, unknown> }): Promise<void> {
+    await this.libp2p.handle(
+      protocol.id,
+      (stream: Stream, connection) => {
+        // The gater admitted only operators, so the remote peer is one.
+        const peer = this.byPeerId.get(connection.remotePeer.toString())!;
+        const key = `${peer.peerId} ${protocol.id}`;
+        let bucket = this.buckets.get(key);
+        if (bucket === undefined) this.buckets.set(key, (bucket = new TokenBucket(protocol.rateLimit.perSecond, protocol.rateLimit.burst)));
+        serveInbound(stream, protocol, peer, handler, bucket, { metrics: this.metrics, log: this.log });
+      },
+      { maxInboundStreams: MAX_STREAMS_PER_PROTOCOL, maxOutboundStreams: MAX_STREAMS_PER_PROTOCOL },
+    );
+  }
+
+  /** The open stream to `peer` for `protocol`, opened (and the peer dialed) if there is none. */
+  private channel(peer: Peer, protocol: Protocol<unknown, unknown>, signal: AbortSignal): Promise<OutboundChannel> {
+    const key = `${peer.peerId} ${protocol.id}`;
+    let channel = this.channels.get(key);
+    if (channel === undefined) {
+      channel = this.libp2p.dialProtocol(peerIdFromString(peer.peerId), protocol.id, { signal }).then(
+        (stream) =>
+          new OutboundChannel(stream, protocol, peer, { metrics: this.metrics, log: this.log }, () => {
+            if (this.channels.get(key) === channel) this.channels.delete(key);
+          }),
+        (err: unknown) => {
+          if (this.channels.get(key) === channel) this.channels.delete(key);
+          const reason = signal.aborted ? "timeout" : "closed";
+          throw new P2pError(reason, `${protocol.id}: cannot open a stream to ${peer.name}: ${(err as Error).message}`, { cause: err });
+        },
+      );
+      this.channels.set(key, channel);
+    }
+    return channel;
+  }
+
+  private onConnect(peerId: PeerId): void {
+    const peer = this.byPeerId.get(peerId.toString());
+    if (peer === undefined || this.connected.has(peer.peerId)) return;
+    this.connected.add(peer.peerId);
+    this.metrics.peersConnected.set(this.connected.size);
+    this.log.info({ peer: peer.name, peerId: peer.peerId }, "peer connected");
+    this.emit("peer:connect", peer);
+  }
+
+  private onDisconnect(peerId: PeerId): void {
+    const peer = this.byPeerId.get(peerId.toString());
+    if (peer === undefined || !this.connected.delete(peer.peerId)) return;
+    this.metrics.peersConnected.set(this.connected.size);
+    this.log.info({ peer: peer.name, peerId: peer.peerId }, "peer disconnected");
+    this.emit("peer:disconnect", peer);
+    if (this.state === "started") this.redial(peer);
+  }
+
+  /**
+   * Of two operators, the one with the smaller peer id dials; the other waits one maximal backoff
+   * before dialing too, in case the first cannot reach it. Both dialing at once doubles the
+   * handshakes and, with every node starting together, can make them all time out together.
+   */
+  private redial(peer: Peer): void {
+    this.redialer.redial(peer.peerId, this.self.peerId < peer.peerId ? 0 : this.backoff.maxMs);
+  }
+
+  private *rtts(): Iterable<[string, number]> {
+    if (this.node === undefined) return;
+    for (const peer of this.peers) {
+      const rtts = this.node.getConnections(peerIdFromString(peer.peerId)).flatMap((c) => (c.rtt === undefined ? [] : [c.rtt]));
+      if (rtts.length > 0) yield [peer.name, Math.min(...rtts) / 1000];
+    }
+  }
+}
