@@ -5,7 +5,7 @@
  * commit): under load one fsync covers many validators' records.
  */
 import { randomBytes } from "node:crypto";
-import { type FileHandle, open, readFile, rename, truncate, unlink } from "node:fs/promises";
+import { type FileHandle, open, readFile, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { crc32 } from "node:zlib";
 import { NektarError } from "../../core/errors.js";
@@ -61,10 +61,12 @@ export class AppendLog {
       records.push(record);
       goodBytes += Buffer.byteLength(line) + 1;
     }
-    if (goodBytes < Buffer.byteLength(text)) await truncate(path, goodBytes);
-    const existed = text.length > 0;
     const handle = await open(path, "a", 0o600);
-    if (!existed) await syncDirectory(dirname(path));
+    if (text.length === 0) await syncDirectory(dirname(path));
+    if (goodBytes < Buffer.byteLength(text)) {
+      await handle.truncate(goodBytes);
+      await handle.sync();
+    }
     const log = new AppendLog(path, handle);
     log.linesSinceRewrite = records.length;
     return { log, records };

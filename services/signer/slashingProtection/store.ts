@@ -88,8 +88,8 @@ export class FileSlashingProtection implements SlashingProtection {
 
   async checkAndInsertBlockProposal(pubkey: Uint8Array, block: BlockProposal): Promise<void> {
     this.assertOpen();
-    const key = toHex(pubkey);
-    const root = toHex(block.signingRoot);
+    const key = checkBytes(pubkey, 48, "validator public key");
+    const root = checkBytes(block.signingRoot, 32, "signing root");
     checkNumber(block.slot, "slot");
     const blocks = this.history(key).blocks;
     if (blocks.check(block.slot, root, `validator ${key}`) === "repeat") return this.durable(this.log.sync());
@@ -99,8 +99,8 @@ export class FileSlashingProtection implements SlashingProtection {
 
   async checkAndInsertAttestation(pubkey: Uint8Array, attestation: AttestationVote): Promise<void> {
     this.assertOpen();
-    const key = toHex(pubkey);
-    const root = toHex(attestation.signingRoot);
+    const key = checkBytes(pubkey, 48, "validator public key");
+    const root = checkBytes(attestation.signingRoot, 32, "signing root");
     const { sourceEpoch: source, targetEpoch: target } = attestation;
     checkNumber(source, "source epoch");
     checkNumber(target, "target epoch");
@@ -277,6 +277,12 @@ function exportHistory(pubkey: string, history: ValidatorHistory): ValidatorInte
     if (!reached) attestations.unshift({ sourceEpoch: sourceFloor, targetEpoch: targetFloor, signingRoot: null });
   }
   return { pubkey, blocks, attestations };
+}
+
+/** The bytes as hex, after checking their length. */
+function checkBytes(bytes: Uint8Array, length: number, what: string): string {
+  if (bytes.length !== length) throw new NektarError(`${what}: expected ${length} bytes, got ${bytes.length}`);
+  return toHex(bytes);
 }
 
 function checkNumber(n: number, what: string): void {
