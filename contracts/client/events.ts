@@ -5,7 +5,16 @@
  * NotAMember under TaskManager.respondToTask, is not in the caller's ABI).
  */
 import { Interface, isCallException } from "ethers";
-import type { BaseContract, ContractEventPayload, ErrorDescription, InterfaceAbi, Log, TransactionReceipt } from "ethers";
+import type {
+  BaseContract,
+  ContractEventPayload,
+  ErrorDescription,
+  InterfaceAbi,
+  Log,
+  ParamType,
+  Result,
+  TransactionReceipt,
+} from "ethers";
 
 import { NektarError } from "../../services/core/errors.js";
 import {
@@ -38,7 +47,7 @@ export function events<E>(contract: BaseContract): EventReader<E> {
     for (const log of receipt.logs) {
       if (log.address.toLowerCase() !== address) continue;
       const parsed = contract.interface.parseLog(log);
-      if (parsed?.name === name) out.push(parsed.args.toObject(true) as E[N]);
+      if (parsed?.name === name) out.push(plain(parsed.args, parsed.fragment.inputs) as E[N]);
     }
     return out;
   };
@@ -52,7 +61,7 @@ export function events<E>(contract: BaseContract): EventReader<E> {
     on(name, listener) {
       const handler = (...args: unknown[]): void => {
         const payload = args[args.length - 1] as ContractEventPayload;
-        listener(payload.args.toObject(true) as E[typeof name], payload.log);
+        listener(plain(payload.args, payload.fragment.inputs) as E[typeof name], payload.log);
       };
       void contract.on(name, handler);
       return async () => {
@@ -60,6 +69,22 @@ export function events<E>(contract: BaseContract): EventReader<E> {
       };
     },
   };
+}
+
+/**
+ * A decoded Result as plain objects and arrays, guided by the ABI types. (Result.toObject
+ * cannot tell an empty array from an empty struct and returns {} for both.)
+ */
+export function plain(values: Result, params: readonly ParamType[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  params.forEach((param, i) => (out[param.name] = plainValue(values[i], param)));
+  return out;
+}
+
+function plainValue(value: unknown, param: ParamType): unknown {
+  if (param.isArray()) return (value as unknown[]).map((v) => plainValue(v, param.arrayChildren));
+  if (param.isTuple()) return plain(value as Result, param.components);
+  return value;
 }
 
 const ALL_ABIS: InterfaceAbi[] = [

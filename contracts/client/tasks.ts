@@ -17,6 +17,8 @@ import { events } from "./events.js";
 export type { Task, TaskResponse };
 export type TaskCreated = TaskManagerEvents["TaskCreated"];
 export type TaskResponded = TaskManagerEvents["TaskResponded"];
+/** A mined transaction's event, with its receipt (block number, gas used). */
+export type Mined<E> = E & { receipt: TransactionReceipt };
 
 /** TaskManager.RESPONSE_TYPEHASH. */
 export const RESPONSE_TYPEHASH = keccak256(
@@ -65,7 +67,7 @@ export async function createTask(
   avsId: BigNumberish,
   input: BytesLike,
   referenceBlock?: number,
-): Promise<TaskCreated & { receipt: TransactionReceipt }> {
+): Promise<Mined<TaskCreated>> {
   const runner = taskManager.runner?.provider;
   if (!runner) throw new NektarError("createTask: the TaskManager handle has no provider");
   const reference = referenceBlock ?? (await runner.getBlockNumber());
@@ -78,7 +80,7 @@ export async function respondToTask(
   task: Task,
   resultHash: BytesLike,
   aggregate: AggregateResponse,
-): Promise<TaskResponded & { receipt: TransactionReceipt }> {
+): Promise<Mined<TaskResponded>> {
   const tx = await taskManager.respondToTask(task, resultHash, aggregate.nonSignerKeys, aggregate.signature);
   const receipt = await tx.wait();
   return { ...events<TaskManagerEvents>(taskManager).one(receipt, "TaskResponded"), receipt: receipt! };

@@ -48,6 +48,6 @@ export const manifest = {
     "src/staking/StakingPool.sol": "9bf5a0e1ce50f84ddd4cf1b040a1688f56345f2c0cd3f711de53e70dad8c363b",
     "src/test/BLS12381Harness.sol": "2439caa170c40b87da40d31b9de81aa98f45aca10d926d0a571394a887259e03",
     "toolchain:toolchain/compile.ts": "9c1bdf2488d65bbd92c8c9cc80285ced80c80e88c715cde8be39d78b22d83313",
-    "toolchain:toolchain/codegen.ts": "75ef2eec03d7a5edc9919691ef54ec115e648ba481d111af8de2e7b57483319b"
+    "toolchain:toolchain/codegen.ts": "3b98df3ffa092c418a9f284c9b26901dd43b82105f080517aad77326eb3df677"
   }
 };

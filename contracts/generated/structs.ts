@@ -23,7 +23,7 @@ export type Proposal = { operator: string; avsId: bigint; taskId: bigint; execut
 
 /** Solidity struct SlashingParams: as argument, as returned Result, as plain object. */
 export type SlashingParamsStruct = { stakeBps: BigNumberish; collateralBps: BigNumberish; vetoWindowBlocks: BigNumberish; vetoThreshold: BigNumberish; vetoCommittee: AddressLike[] };
-export type SlashingParamsStructOutput = [stakeBps: bigint, collateralBps: bigint, vetoWindowBlocks: bigint, vetoThreshold: bigint, vetoCommittee: string[]] & { stakeBps: bigint; collateralBps: bigint; vetoWindowBlocks: bigint; vetoThreshold: bigint; vetoCommittee: string[] } & { toObject(deep: true): SlashingParams };
+export type SlashingParamsStructOutput = [stakeBps: bigint, collateralBps: bigint, vetoWindowBlocks: bigint, vetoThreshold: bigint, vetoCommittee: string[]] & { stakeBps: bigint; collateralBps: bigint; vetoWindowBlocks: bigint; vetoThreshold: bigint; vetoCommittee: string[] };
 export type SlashingParams = { stakeBps: bigint; collateralBps: bigint; vetoWindowBlocks: bigint; vetoThreshold: bigint; vetoCommittee: string[] };
 
 /** Solidity struct Task: as argument, as returned Result, as plain object. */

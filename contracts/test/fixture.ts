@@ -58,12 +58,12 @@ export function operatorKey(seed: number): SecretKey {
 
 /**
  * Registers dev account `index` as an operator; optionally deposits `collateral` divETH (bought
- * from the pool) and self-delegates `stake` ETH.
+ * from the pool) and self-delegates `stake` wei of ETH.
  */
 export async function makeOperator(
   f: Fixture,
   index: number,
-  options: { collateral?: bigint; stakeEther?: bigint } = {},
+  options: { collateral?: bigint; stake?: bigint } = {},
 ): Promise<Operator> {
   const contracts = await f.as(index);
   const secretKey = operatorKey(index);
@@ -73,8 +73,8 @@ export async function makeOperator(
     await (await contracts.stakingPool.deposit(address, { value: options.collateral * 2n })).wait();
     await depositCollateral(contracts.operatorRegistry, contracts.divETH, options.collateral);
   }
-  if (options.stakeEther !== undefined) {
-    await (await contracts.delegationManager.delegateETH(address, { value: options.stakeEther })).wait();
+  if (options.stake !== undefined) {
+    await (await contracts.delegationManager.delegateETH(address, { value: options.stake })).wait();
   }
   const publicKey = g1FromPublicKey(secretKey.toPublicKey());
   if (registered.operatorId !== operatorIdOf(publicKey)) throw new Error("operator id differs from the client's");
@@ -88,7 +88,9 @@ export const TASK_WINDOWS = {
   vetoWindowBlocks: 10,
 };
 
-export function taskParams(overrides: Partial<TaskParamsStruct> & { taskCreator: string; arbiter: string }): TaskParamsStruct {
+export function taskParams(
+  overrides: Omit<Partial<TaskParamsStruct>, "taskCreator" | "arbiter"> & { taskCreator: string; arbiter: string },
+): TaskParamsStruct {
   return {
     quorumBps: 6_667,
     minOperators: 1,
@@ -124,4 +126,45 @@ export async function registerAVS(
   const receipt = await (await avsDirectory.registerAVS(minOperatorStake, task, slashing, "https://avs.example/metadata.json")).wait();
   const log = receipt!.logs.map((l) => avsDirectory.interface.parseLog(l)).find((l) => l?.name === "AVSRegistered");
   return log!.args.avsId as bigint;
+}
+
+/** Accounts with fixed roles in the AVS suites. */
+export const AVS_OWNER = 14;
+export const TASK_CREATOR = 15;
+export const ARBITER = 16;
+
+export interface AVSSetup {
+  avsId: bigint;
+  operators: Operator[];
+  taskCreator: NektarContracts;
+  arbiter: NektarContracts;
+}
+
+/**
+ * Operators on dev accounts 1..n with the given self-delegated stakes (wei) and 2 divETH of
+ * collateral each, an AVS created by AVS_OWNER, and every operator opted in.
+ */
+export async function avsWithOperators(
+  f: Fixture,
+  stakes: bigint[],
+  options: { task?: Omit<Partial<TaskParamsStruct>, "taskCreator" | "arbiter">; slashing?: SlashingParamsStruct } = {},
+): Promise<AVSSetup> {
+  const operators: Operator[] = [];
+  for (const [i, stake] of stakes.entries()) {
+    operators.push(await makeOperator(f, i + 1, { collateral: parseEther("2"), stake }));
+  }
+  const taskCreator = await f.as(TASK_CREATOR);
+  const arbiter = await f.as(ARBITER);
+  const avsId = await registerAVS(
+    f,
+    AVS_OWNER,
+    taskParams({
+      taskCreator: await (await f.anvil.signer(TASK_CREATOR)).getAddress(),
+      arbiter: await (await f.anvil.signer(ARBITER)).getAddress(),
+      ...options.task,
+    }),
+    options.slashing,
+  );
+  for (const o of operators) await (await o.contracts.avsDirectory.optIn(avsId)).wait();
+  return { avsId, operators, taskCreator, arbiter };
 }

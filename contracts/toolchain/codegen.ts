@@ -130,6 +130,11 @@ ${eventTypes.length > 0 ? `export interface ${name}Events {\n${eventTypes.join("
   return { path: `${name}.ts`, text };
 }
 
+/** Result.toObject(true) turns an empty array into {}: only array-free structs get it typed. */
+function hasArray(components: AbiParameter[]): boolean {
+  return components.some((c) => c.type.endsWith("]") || hasArray(c.components ?? []));
+}
+
 function structsModule(structs: Map<string, AbiParameter[]>): GeneratedFile {
   // Nested structs register themselves while their parents are rendered, so loop to a fixpoint.
   const rendered = new Map<string, string>();
@@ -143,7 +148,7 @@ function structsModule(structs: Map<string, AbiParameter[]>): GeneratedFile {
         name,
         `/** Solidity struct ${name}: as argument, as returned Result, as plain object. */\n` +
           `export type ${name}Struct = { ${input} };\n` +
-          `export type ${name}StructOutput = ${output} & { toObject(deep: true): ${name} };\n` +
+          `export type ${name}StructOutput = ${output}${hasArray(components) ? "" : ` & { toObject(deep: true): ${name} }`};\n` +
           `export type ${name} = { ${plain} };\n`,
       );
     }
