@@ -65,8 +65,11 @@ export class FileSlashingProtection implements SlashingProtection {
   /** Opens (or creates) the store in `dataDir`, replaying its log. */
   static async open(dataDir: string, options: OpenOptions = {}): Promise<FileSlashingProtection> {
     const unlock = await lockDirectory(dataDir);
+    let log: AppendLog | undefined;
     try {
-      const { log, records } = await AppendLog.open(join(dataDir, LOG_FILE));
+      const opened = await AppendLog.open(join(dataDir, LOG_FILE));
+      log = opened.log;
+      const { records } = opened;
       const store = new FileSlashingProtection(dataDir, log, unlock, options.retention ?? DEFAULT_RETENTION);
       for (const [i, record] of records.entries()) store.replay(record as LogRecord, i + 1);
       log.compactWhen(
@@ -77,13 +80,10 @@ export class FileSlashingProtection implements SlashingProtection {
       if (store.compactionDue(log.linesSinceRewrite)) await log.compact();
       return store;
     } catch (err) {
+      await log?.close();
       await unlock();
       throw err;
     }
-  }
-
-  get genesisValidatorsRoot(): string | null {
-    return this.genesisRoot;
   }
 
   async checkAndInsertBlockProposal(pubkey: Uint8Array, block: BlockProposal): Promise<void> {
