@@ -1,0 +1,153 @@
+/**
+ * The controller process: health and metrics endpoints, leader election, and while leading the
+ * informers, one work queue per reconciler and its workers. Losing the Lease stops reconciling
+ * at once (another instance has taken over); stop() drains the workers and releases the Lease.
+ */
+import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
+import { createServer, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "../../services/core/log/index.js";
+import { API_VERSION } from "../api/v1alpha1.js";
+import type { OperatorResourceOptions } from "../resources/operator.js";
+import { ControllerClient } from "./client.js";
+import { Informers, keyOf } from "./informers.js";
+import { LeaderElector, type LeaderElectionOptions } from "./leader.js";
+import { ControllerMetrics } from "./metrics.js";
+import { HttpNodeApi, type NodeApi } from "./node-api.js";
+import { OperatorReconciler } from "./operator.js";
+import type { Reconciler } from "./reconciler.js";
+import { WorkQueue } from "./workqueue.js";
+
+export interface ControllerOptions extends OperatorResourceOptions {
+  /** This instance (the pod name in a cluster): the Lease holder and Events' reporting instance. */
+  identity: string;
+  /** Lease settings; the Lease is in controllerNamespace. */
+  leaderElection: Pick<LeaderElectionOptions, "name" | "leaseDurationMs" | "renewDeadlineMs" | "retryPeriodMs">;
+  /** Where /healthz, /readyz and /metrics listen. */
+  probes: { host: string; port: number };
+  /** Workers per reconciler. */
+  workers?: number;
+  nodeApi?: NodeApi;
+  log: Logger;
+}
+
+export class Controller {
+  readonly metrics = new ControllerMetrics();
+  private readonly elector: LeaderElector;
+  private server: Server | undefined;
+  private campaign: Promise<void> | undefined;
+  private synced = false;
+  private leading = false;
+
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly options: ControllerOptions,
+  ) {
+    this.elector = new LeaderElector(kc, { ...options.leaderElection, namespace: options.controllerNamespace, identity: options.identity, log: options.log });
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** The probes' address once listening (port 0 picks a free one). */
+  get probeAddress(): AddressInfo | undefined {
+    return this.server?.address() as AddressInfo | undefined;
+  }
+
+  /** Serves the probes and starts campaigning; reconciles once elected. */
+  async start(): Promise<void> {
+    this.server = createServer((request, response) => void this.serveProbe(request.url ?? "/", response));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once("error", reject);
+      this.server!.listen(this.options.probes.port, this.options.probes.host, resolve);
+    });
+    this.campaign = this.elector.run((signal) => this.lead(signal));
+    this.campaign.catch((error: unknown) => this.options.log.error({ err: error }, "leader election failed"));
+  }
+
+  /** Resolves when this instance stops: stop() was called, or it lost the Lease. */
+  get done(): Promise<void> {
+    return this.campaign ?? Promise.resolve();
+  }
+
+  async stop(): Promise<void> {
+    this.elector.stop();
+    await this.campaign?.catch(() => undefined);
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server?.closeAllConnections();
+  }
+
+  private async lead(signal: AbortSignal): Promise<void> {
+    const { log } = this.options;
+    this.leading = true;
+    this.metrics.leader.set(1);
+    const informers = new Informers(this.kc, log);
+    const client = new ControllerClient(this.kc, this.options.identity);
+    const operators = new OperatorReconciler(this.kc, informers, client, this.options.nodeApi ?? new HttpNodeApi(), this.options, log.child({ reconciler: "operator" }));
+    const operatorQueue = new WorkQueue();
+
+    const enqueueOperator = (o: KubernetesObject) => operatorQueue.add(keyOf(o));
+    for (const verb of ["add", "update", "delete"] as const) {
+      informers.operators.on(verb, enqueueOperator);
+      // An operator's Secret of keystores and its share count follow its KeyShares.
+      informers.keyShares.on(verb, (ks) => operatorQueue.add(`${ks.metadata?.namespace}/${ks.spec.operatorRef.name}`));
+      for (const owned of informers.owned) {
+        owned.on(verb, (o) => {
+          const owner = o.metadata?.ownerReferences?.find((ref) => ref.controller && ref.apiVersion === API_VERSION && ref.kind === "Operator");
+          if (owner) operatorQueue.add(`${o.metadata?.namespace}/${owner.name}`);
+        });
+      }
+    }
+
+    try {
+      await informers.start();
+      this.synced = true;
+      log.info("caches synced; reconciling");
+      const workers = this.options.workers ?? 4;
+      const running = this.runQueue("Operator", operatorQueue, operators, workers);
+      await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
+      operatorQueue.shutDown();
+      await running;
+    } finally {
+      this.synced = false;
+      this.leading = false;
+      this.metrics.leader.set(0);
+      await informers.stop();
+    }
+  }
+
+  private runQueue(kind: string, queue: WorkQueue, reconciler: Reconciler, workers: number): Promise<void> {
+    this.metrics.queueDepth.labels(kind).set(0);
+    const worker = async (key: string) => {
+      this.metrics.queueDepth.labels(kind).set(queue.depth);
+      const end = this.metrics.reconcileDuration.labels(kind).startTimer();
+      try {
+        const result = await reconciler.reconcile(key);
+        this.metrics.reconciles.labels(kind, result === "done" ? "success" : "requeue").inc();
+        return result;
+      } finally {
+        end();
+      }
+    };
+    return queue.run(worker, workers, (key, error) => {
+      this.metrics.reconciles.labels(kind, "error").inc();
+      this.options.log.warn({ kind, key, err: error }, "reconcile failed; retrying");
+    });
+  }
+
+  private async serveProbe(url: string, response: ServerResponse): Promise<void> {
+    const path = url.split("?")[0];
+    if (path === "/healthz") return void response.writeHead(200).end("ok\n");
+    if (path === "/readyz") {
+      // A standby is ready (it is campaigning); a leader once its caches are synced.
+      const ready = !this.leading || this.synced;
+      return void response.writeHead(ready ? 200 : 503).end(ready ? "ok\n" : "caches not synced\n");
+    }
+    if (path === "/metrics") {
+      const body = await this.metrics.registry.metrics();
+      return void response.writeHead(200, { "Content-Type": this.metrics.registry.contentType }).end(body);
+    }
+    response.writeHead(404).end();
+  }
+}

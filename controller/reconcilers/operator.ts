@@ -1,0 +1,147 @@
+/**
+ * Operator -> its node's objects, and a status from what is observed of them. Level-triggered:
+ * every run computes the whole desired state from the caches and applies it, so it does not
+ * matter which event (or restart) caused the run, and running it twice changes nothing.
+ */
+import { ApiException, CoreV1Api, type KubeConfig, type KubernetesObject, type V1StatefulSet } from "@kubernetes/client-node";
+import type { Logger } from "../../services/core/log/index.js";
+import { OperatorKind, type Condition, type KeyShare, type Operator } from "../api/v1alpha1.js";
+import { keySharesSecret, type LoadedKeyShare } from "../resources/keyshares.js";
+import { operatorResources, type OperatorResourceOptions, nodeName } from "../resources/operator.js";
+import { FINALIZER, type ControllerClient } from "./client.js";
+import { setConditions, type Observation } from "./conditions.js";
+import { splitKey, type Informers } from "./informers.js";
+import type { NodeApi, NodeReport } from "./node-api.js";
+import { statusChanged, type ReconcileResult } from "./reconciler.js";
+
+/** How often a ready node is asked for its status when nothing else happens. */
+const OBSERVE_EVERY_MS = 30_000;
+
+export class OperatorReconciler {
+  private readonly core: CoreV1Api;
+
+  constructor(
+    kc: KubeConfig,
+    private readonly informers: Informers,
+    private readonly client: ControllerClient,
+    private readonly nodeApi: NodeApi,
+    private readonly options: OperatorResourceOptions,
+    private readonly log: Logger,
+  ) {
+    this.core = kc.makeApiClient(CoreV1Api);
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const { namespace, name } = splitKey(key);
+    const operator = this.informers.operators.get(name, namespace);
+    if (operator === undefined) return "done"; // deleted: its objects are garbage collected
+    const keyShares = this.informers.keyShares.list(namespace).filter((ks) => ks.spec.operatorRef.name === name && !ks.metadata?.deletionTimestamp);
+
+    if (operator.metadata?.deletionTimestamp) return this.finalize(operator);
+    if (!operator.metadata?.finalizers?.includes(FINALIZER)) await this.client.setFinalizer(OperatorKind, operator, true);
+
+    let applyError: unknown;
+    try {
+      for (const object of Object.values(operatorResources(operator, this.options))) await this.client.apply(object as KubernetesObject);
+      await this.client.apply(keySharesSecret(operator, await this.loadKeyShares(keyShares)));
+    } catch (error) {
+      applyError = error;
+    }
+
+    const statefulSet = this.informers.statefulSets.get(nodeName(name), namespace) as V1StatefulSet | undefined;
+    const readyReplicas = statefulSet?.status?.readyReplicas ?? 0;
+    const report = readyReplicas > 0 ? await this.nodeApi.report(operator).catch(() => undefined) : undefined;
+    const status = {
+      observedGeneration: operator.metadata?.generation,
+      readyReplicas,
+      keyShares: keyShares.length,
+      ...(report ? { peerId: report.peerId, connectedPeers: report.connectedPeers } : {}),
+      conditions: setConditions(operator.status?.conditions, observe(statefulSet, readyReplicas, report, applyError), operator.metadata?.generation ?? 0),
+    };
+    if (statusChanged(operator.status, status)) {
+      await this.client.applyStatus(OperatorKind, operator, status);
+      await this.recordTransitions(operator, operator.status?.conditions, status.conditions);
+    }
+    if (applyError !== undefined) throw applyError;
+    return readyReplicas > 0 ? { requeueAfterMs: OBSERVE_EVERY_MS } : "done";
+  }
+
+  /**
+   * The node keeps its volume, and with it the slashing-protection records of its shares, until
+   * every KeyShare assigned to it is gone: their finalizers export those records from the node.
+   */
+  private async finalize(operator: Operator): Promise<ReconcileResult> {
+    const { name, namespace } = operator.metadata!;
+    const remaining = this.informers.keyShares.list(namespace).filter((ks) => ks.spec.operatorRef.name === name);
+    if (remaining.length > 0) {
+      const conditions = setConditions(
+        operator.status?.conditions,
+        [{ type: "Ready", status: "False", reason: "Deleting", message: `waiting for ${remaining.length} KeyShare(s) to be deleted first: ${remaining.map((ks) => ks.metadata?.name).join(", ")}` }],
+        operator.metadata?.generation ?? 0,
+      );
+      if (statusChanged(operator.status, { ...operator.status, conditions })) await this.client.applyStatus(OperatorKind, operator, { ...operator.status, conditions });
+      return "done"; // woken again by the KeyShares' deletion
+    }
+    if (operator.metadata?.finalizers?.includes(FINALIZER)) await this.client.setFinalizer(OperatorKind, operator, false);
+    return "done";
+  }
+
+  /** The keystores of `keyShares`; a share whose Secret is missing is left out (its KeyShare reports it). */
+  private async loadKeyShares(keyShares: readonly KeyShare[]): Promise<LoadedKeyShare[]> {
+    const loaded: LoadedKeyShare[] = [];
+    for (const keyShare of keyShares) {
+      const ref = keyShare.spec.keystoreSecretRef;
+      const secret = await this.core.readNamespacedSecret({ namespace: keyShare.metadata!.namespace!, name: ref.name }).catch((error: unknown) => {
+        if (error instanceof ApiException && error.code === 404) return undefined;
+        throw error;
+      });
+      const keystore = secret?.data?.[ref.keystoreKey ?? "keystore.json"];
+      const password = secret?.data?.[ref.passwordKey ?? "password.txt"];
+      if (keystore === undefined || password === undefined) continue;
+      loaded.push({ keyShare, keystore: Buffer.from(keystore, "base64"), password: Buffer.from(password, "base64") });
+    }
+    return loaded;
+  }
+
+  private async recordTransitions(operator: Operator, before: readonly Condition[] | undefined, after: readonly Condition[]): Promise<void> {
+    for (const condition of after) {
+      const previous = before?.find((c) => c.type === condition.type);
+      if (previous?.status === condition.status || condition.type === "Progressing") continue;
+      const warning = (condition.type === "Ready" && condition.status === "False") || (condition.type === "Degraded" && condition.status === "True");
+      await this.client
+        .event(operator, { type: warning ? "Warning" : "Normal", reason: condition.reason, action: "Reconcile", note: `${condition.type}=${condition.status}: ${condition.message}`.slice(0, 1024) })
+        .catch((error: unknown) => this.log.warn({ err: error }, "could not record an event"));
+    }
+  }
+}
+
+/** Ready, Progressing and Degraded from what was observed, never from what was asked for. */
+function observe(statefulSet: V1StatefulSet | undefined, readyReplicas: number, report: NodeReport | undefined, applyError: unknown): Observation[] {
+  const rolledOut =
+    statefulSet !== undefined &&
+    (statefulSet.status?.observedGeneration ?? 0) >= (statefulSet.metadata?.generation ?? 1) &&
+    statefulSet.status?.updateRevision === statefulSet.status?.currentRevision;
+  const ready: Observation =
+    readyReplicas === 0
+      ? { type: "Ready", status: "False", reason: "PodNotReady", message: "the node's pod is not ready" }
+      : report === undefined
+        ? { type: "Ready", status: "False", reason: "NodeApiUnreachable", message: "the node's pod is ready but its API does not answer" }
+        : { type: "Ready", status: "True", reason: "NodeReady", message: `node ${report.peerId} is up with ${report.connectedPeers} peer(s)` };
+  const progressing: Observation = !rolledOut
+    ? { type: "Progressing", status: "True", reason: "RollingOut", message: "the node's StatefulSet is being rolled out" }
+    : readyReplicas === 0
+      ? { type: "Progressing", status: "True", reason: "WaitingForPod", message: "waiting for the node's pod to become ready" }
+      : { type: "Progressing", status: "False", reason: "RolledOut", message: "the node runs the current configuration" };
+  const degraded: Observation =
+    applyError !== undefined
+      ? { type: "Degraded", status: "True", reason: "ApplyFailed", message: errorMessage(applyError) }
+      : readyReplicas > 0 && report === undefined
+        ? { type: "Degraded", status: "True", reason: "NodeApiUnreachable", message: "the node's API does not answer" }
+        : { type: "Degraded", status: "False", reason: "AsExpected", message: "" };
+  return [ready, progressing, degraded];
+}
+
+function errorMessage(error: unknown): string {
+  if (error instanceof ApiException) return `${error.code}: ${String(error.body).slice(0, 512)}`;
+  return error instanceof Error ? error.message : String(error);
+}
