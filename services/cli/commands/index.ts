@@ -1,13 +1,17 @@
 import type { Command } from "commander";
+import { registerClusterCommands } from "./cluster.js";
 import { registerControllerCommands } from "./controller.js";
 import { registerDepositCommands } from "./deposit.js";
+import { registerIdentityCommands } from "./identity.js";
 import { registerKeysCommands } from "./keys.js";
 import { registerSlashingProtectionCommands } from "./slashingProtection.js";
 
 /** Each command module adds its subcommands here; this is the one place they are wired. */
 export function registerCommands(program: Command): void {
+  registerClusterCommands(program);
   registerControllerCommands(program);
   registerDepositCommands(program);
+  registerIdentityCommands(program);
   registerKeysCommands(program);
   registerSlashingProtectionCommands(program);
 }
