@@ -9,8 +9,8 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 
 export interface StartProcessOptions {
-  /** Added to this process's environment. */
-  readonly env?: Readonly<Record<string, string>>;
+  /** The child's whole environment; default this process's. */
+  readonly env?: NodeJS.ProcessEnv;
   readonly cwd?: string;
 }
 
@@ -29,7 +29,7 @@ export class Processes {
     const child = spawn(path, args, {
       stdio: ["ignore", log, log],
       cwd: options.cwd,
-      env: options.env === undefined ? process.env : { ...process.env, ...options.env },
+      env: options.env ?? process.env,
     });
     closeSync(log);
     child.unref();

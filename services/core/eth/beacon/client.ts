@@ -9,6 +9,11 @@
  * and v2 (with committee bits, SingleAttestation and an Eth-Consensus-Version header) from
  * Electra on; blocks are produced with v3 (or v2 on nodes from before Deneb, such as Lodestar
  * 1.5.1) and published with v1 before Deneb, v2 from Deneb on.
+ *
+ * Presets: @lodestar/types sizes blocks (sync aggregates, payload lists) by the preset chosen when
+ * it is first loaded, mainnet unless LODESTAR_PRESET=minimal is set. Blocks of a minimal-preset
+ * devnet therefore need that variable in the process; attestations, duties and every other
+ * value here have the same shape in both presets.
  */
 import { ForkName, isForkPostDeneb, isForkPostElectra } from "@lodestar/params";
 import {
@@ -208,11 +213,25 @@ export class BeaconClient {
     return fromHex(str(data.root, "block root"), "block root", 32);
   }
 
-  /** A block with its fork, e.g. to see which attestations it includes. */
+  /** A block with its fork. */
   async block(blockId: BlockId = "head"): Promise<{ fork: ForkName; block: SignedBeaconBlock }> {
     const response = await this.transport.request({ method: "GET", path: `/eth/v2/beacon/blocks/${blockId}` });
     const fork = forkOf(response, "GET /eth/v2/beacon/blocks");
     return { fork, block: sszTypesFor(fork).SignedBeaconBlock.fromJson(dataOf(response, "block")) };
+  }
+
+  /**
+   * The attestations a block includes: how a validator sees its votes land. v1 before Electra,
+   * v2 (with committee bits) from Electra on. Unlike whole blocks, attestations have the same
+   * shape in every preset.
+   */
+  async blockAttestations<F extends ForkName>(fork: F, blockId: BlockId = "head"): Promise<Attestation<F>[]> {
+    if (isForkPostElectra(fork)) {
+      const data = list(await this.data("GET", `/eth/v2/beacon/blocks/${blockId}/attestations`), "block attestations");
+      return data.map((a) => ssz.electra.Attestation.fromJson(a) as Attestation<F>);
+    }
+    const data = list(await this.data("GET", `/eth/v1/beacon/blocks/${blockId}/attestations`), "block attestations");
+    return data.map((a) => ssz.phase0.Attestation.fromJson(a) as Attestation<F>);
   }
 
   // --- duties ---
