@@ -88,8 +88,13 @@ export interface CeremonyOptions {
   onProgress?: (progress: Progress) => void;
   logger?: Logger;
   signal?: AbortSignal;
-  /** For tests only: a faulty dealer, sending operator `receiver` these shares instead of its own. */
-  faultyShares?: (receiver: number, shares: bigint[]) => bigint[];
+  /** For tests only: makes this operator a faulty dealer. */
+  faulty?: {
+    /** The shares it sends operator `receiver` (and reveals if that operator complains). */
+    shares?(receiver: number, shares: bigint[]): bigint[];
+    /** The deal chunk it broadcasts. */
+    deal?(chunk: Deal): Deal;
+  };
 }
 
 export interface CeremonyResult {
@@ -160,6 +165,8 @@ class Ceremony {
   /** This node's shares from each dealer, by validator. */
   private readonly received = new Map<number, bigint[]>();
   private readonly disqualified = new Map<number, string>();
+  /** This node's deal, as broadcast. */
+  private ownDeal: Deal[] = [];
   /** The dealers this node complained about. */
   private ownComplaints: number[] = [];
   /** The combination whose shares passed the optimistic check, if it did. */
@@ -266,10 +273,11 @@ class Ceremony {
         })),
       });
     }
-    this.deals.set(this.self, { commitments: [...dealing.commitments], hash: dealHash(chunks) });
+    // This node's deal is checked below like everyone else's: every operator must judge it alike.
+    this.ownDeal = chunks.map((chunk) => this.opts.faulty?.deal?.(chunk) ?? chunk);
     this.received.set(this.self, sharesFor(dealing, this.self + 1));
     const deadline = performance.now() + this.timeouts.phaseMs;
-    for (const chunk of chunks) void this.broadcast("deal", chunk, deadline);
+    for (const chunk of this.ownDeal) void this.broadcast("deal", chunk, deadline);
     for (const j of this.others) {
       const shares = this.sharesFor(dealing, j);
       void this.sendReliably(j, "shares", { shares: shares.map(toBytes32) }, deadline);
@@ -281,13 +289,13 @@ class Ceremony {
     this.enter("verify");
     const offsets = Array.from({ length: Math.ceil(this.validators / DEAL_CHUNK) }, (_, c) => c * DEAL_CHUNK);
     const otherDealers = this.dealers.filter((i) => i !== this.self);
-    const chunksOf = (i: number) => offsets.map((offset) => this.inbox.all("deal", i).find((d) => d.offset === offset));
+    const chunksOf = (i: number) => (i === this.self ? this.ownDeal : offsets.map((offset) => this.inbox.all("deal", i).find((d) => d.offset === offset)));
     const missing = () => otherDealers.filter((i) => chunksOf(i).includes(undefined) || this.inbox.first("shares", i) === undefined);
     await this.waitFor(missing, "no deal (commitments and shares)");
 
     const complaints: number[] = [];
     const possessions: Possession[] = [];
-    for (const i of otherDealers) {
+    for (const i of this.dealers) {
       const chunks = chunksOf(i) as Deal[];
       const hash = dealHash(chunks);
       const parsed = this.parseDeal(i, chunks);
@@ -627,7 +635,7 @@ class Ceremony {
 
   private sharesFor(dealing: Dealing, receiver: number): bigint[] {
     const shares = sharesFor(dealing, receiver + 1);
-    return this.opts.faultyShares?.(receiver, shares) ?? shares;
+    return this.opts.faulty?.shares?.(receiver, shares) ?? shares;
   }
 
   private disqualify(dealer: number, reason: string): void {
