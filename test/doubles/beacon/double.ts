@@ -18,7 +18,7 @@ import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { ForkName, isForkPostDeneb, isForkPostElectra } from "@lodestar/params";
-import { ssz, sszTypesFor } from "@lodestar/types";
+import { ssz, sszTypesFor, type phase0 } from "@lodestar/types";
 import { BitArray } from "@chainsafe/ssz";
 import { toHex, fromHex } from "../../../services/core/hex.js";
 import { interopSecretKey } from "../../system/lodestar/interop.js";
@@ -367,6 +367,11 @@ export class BeaconDouble {
         },
       },
       {
+        method: "GET",
+        pattern: /^\/eth\/v(1|2)\/beacon\/blocks\/([^/]+)\/attestations$/,
+        handle: (match) => this.blockAttestations(match[1] === "2", match[2] as string),
+      },
+      {
         method: "POST",
         pattern: /^\/eth\/v1\/validator\/duties\/attester\/(\d+)$/,
         handle: (match, _q, body) =>
@@ -559,46 +564,68 @@ export class BeaconDouble {
     ];
   }
 
-  /**
-   * The aggregate of the attestations submitted for one data root (and, v2, one committee): the
-   * union of their bits and the aggregate of their signatures, or 404 if there are none.
-   */
+  /** The aggregate of the attestations submitted for one data root (and, v2, one committee), or 404. */
   private aggregate(v2: boolean, query: URLSearchParams): Answer {
-    const root = query.get("attestation_data_root") ?? "";
-    const slot = Number(query.get("slot"));
     if (v2 !== isForkPostElectra(this.fork)) {
       return { status: 400, body: { code: 400, message: `aggregate_attestation v${v2 ? 2 : 1} does not serve ${this.fork}` } };
     }
-    const dataRoot = (data: unknown) => toHex(ssz.phase0.AttestationData.hashTreeRoot(ssz.phase0.AttestationData.fromJson(data)));
-    const notFound: Answer = { status: 404, body: { code: 404, message: `no attestation for root ${root}` } };
-    if (!v2) {
-      const matching = this.submitted("POST /eth/v1/beacon/pool/attestations")
-        .flat()
-        .map((a) => ssz.phase0.Attestation.fromJson(a))
-        .filter((a) => a.data.slot === slot && toHex(ssz.phase0.AttestationData.hashTreeRoot(a.data)) === root);
-      const first = matching[0];
-      if (first === undefined) return notFound;
-      const bits = BitArray.fromBoolArray(first.aggregationBits.toBoolArray().map((_, i) => matching.some((a) => a.aggregationBits.get(i))));
-      const signature = aggregateSerializedSignatures(matching.map((a) => a.signature), true).toBytes();
-      return { status: 200, body: { data: ssz.phase0.Attestation.toJson({ ...first, aggregationBits: bits, signature }) } };
-    }
-    const committeeIndex = Number(query.get("committee_index"));
-    const matching = this.submitted("POST /eth/v2/beacon/pool/attestations")
-      .flat()
-      .filter((a) => dataRoot((a as { data: unknown }).data) === root)
-      .map((a) => ssz.electra.SingleAttestation.fromJson(a))
-      .filter((a) => a.committeeIndex === committeeIndex && a.data.slot === slot);
-    const first = matching[0];
-    if (first === undefined) return notFound;
-    const committee = this.committee(slot);
-    const attestation = {
-      aggregationBits: BitArray.fromBoolArray(committee.map((i) => matching.some((a) => a.attesterIndex === i))),
-      data: first.data,
-      signature: aggregateSerializedSignatures(matching.map((a) => a.signature), true).toBytes(),
-      committeeBits: BitArray.fromSingleBit(ssz.electra.CommitteeBits.lengthBits, committeeIndex),
-    };
-    return { status: 200, body: { version: this.fork, data: ssz.electra.Attestation.toJson(attestation) }, headers: { "eth-consensus-version": this.fork } };
+    const root = query.get("attestation_data_root") ?? "";
+    const committee = Number(query.get("committee_index"));
+    const found = this.aggregates(Number(query.get("slot"))).find(
+      (a) => a.root === root && (!v2 || (a.json as { committee_bits: string }).committee_bits === toHex(committeeBits(committee).uint8Array)),
+    );
+    if (found === undefined) return { status: 404, body: { code: 404, message: `no attestation for root ${root}` } };
+    return { status: 200, body: { version: this.fork, data: found.json }, headers: { "eth-consensus-version": this.fork } };
   }
+
+  /** Block `slot` includes the aggregates of the attestations submitted for the slot before. */
+  private blockAttestations(v2: boolean, blockId: string): Answer {
+    if (v2 !== isForkPostElectra(this.fork)) {
+      return { status: 400, body: { code: 400, message: `block attestations v${v2 ? 2 : 1} do not serve ${this.fork}` } };
+    }
+    if (!/^\d+$/.test(blockId)) return { status: 400, body: { code: 400, message: `block id ${blockId} is not served by the double` } };
+    return { status: 200, body: { version: this.fork, data: this.aggregates(Number(blockId) - 1).map((a) => a.json) } };
+  }
+
+  /**
+   * The attestations submitted for `slot`, aggregated as an aggregator would: per data root (and
+   * committee, from Electra on), bits united and signatures aggregated. As JSON, with their root.
+   */
+  private aggregates(slot: number): { root: string; json: unknown }[] {
+    const groups = new Map<string, { bits: boolean[]; signatures: Uint8Array[]; data: phase0.AttestationData; committee: number }>();
+    const add = (key: string, data: phase0.AttestationData, committee: number, length: number, bit: (i: number) => boolean, signature: Uint8Array) => {
+      const group = groups.get(key) ?? { bits: new Array<boolean>(length).fill(false), signatures: [], data, committee };
+      group.bits = group.bits.map((b, i) => b || bit(i));
+      group.signatures.push(signature);
+      groups.set(key, group);
+    };
+    const rootOf = (data: phase0.AttestationData) => toHex(ssz.phase0.AttestationData.hashTreeRoot(data));
+    if (isForkPostElectra(this.fork)) {
+      for (const json of this.submitted("POST /eth/v2/beacon/pool/attestations").flat()) {
+        const a = ssz.electra.SingleAttestation.fromJson(json);
+        if (a.data.slot !== slot) continue;
+        const members = this.committee(slot);
+        add(`${rootOf(a.data)}/${a.committeeIndex}`, a.data, a.committeeIndex, members.length, (i) => members[i] === a.attesterIndex, a.signature);
+      }
+    } else {
+      for (const json of this.submitted("POST /eth/v1/beacon/pool/attestations").flat()) {
+        const a = ssz.phase0.Attestation.fromJson(json);
+        if (a.data.slot !== slot) continue;
+        add(rootOf(a.data), a.data, a.data.index, a.aggregationBits.bitLen, (i) => a.aggregationBits.get(i), a.signature);
+      }
+    }
+    return [...groups.values()].map(({ bits, signatures, data, committee }) => {
+      const attestation = { aggregationBits: BitArray.fromBoolArray(bits), data, signature: aggregateSerializedSignatures(signatures, true).toBytes() };
+      const json = isForkPostElectra(this.fork)
+        ? ssz.electra.Attestation.toJson({ ...attestation, committeeBits: committeeBits(committee) })
+        : ssz.phase0.Attestation.toJson(attestation);
+      return { root: rootOf(data), json };
+    });
+  }
+}
+
+function committeeBits(committee: number): BitArray {
+  return BitArray.fromSingleBit(ssz.electra.CommitteeBits.lengthBits, committee);
 }
 
 function send(response: ServerResponse, { status, body, headers }: Answer): void {

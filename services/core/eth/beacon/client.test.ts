@@ -88,6 +88,10 @@ describe("BeaconClient against the beacon double (Altair: v1 shapes)", () => {
     const keys = [interopSecretKey(6).toPublicKey(), interopSecretKey(14).toPublicKey()];
     // The aggregate of both signatures verifies against both keys: the double really aggregated.
     expect(fastAggregateVerify(a.root, keys, Signature.fromBytes(aggregate.signature))).toBe(true);
+
+    const [included] = await client.blockAttestations(ForkName.altair, slot + 1);
+    expect(included && ssz.phase0.Attestation.equals(included, aggregate)).toBe(true);
+    expect(await client.blockAttestations(ForkName.altair, slot)).toEqual([]);
   });
 
   it("produces a block with v2 and publishes the signed block with v1", async () => {
@@ -196,6 +200,8 @@ describe("BeaconClient against the beacon double (Electra: v2 shapes)", () => {
     const aggregate = await client.aggregateAttestation(ForkName.electra, slot, ssz.phase0.AttestationData.hashTreeRoot(a.data), 0);
     expect(aggregate.aggregationBits.toBoolArray()).toEqual([true, true]);
     expect(aggregate.committeeBits.getTrueBitIndexes()).toEqual([0]);
+    const included = await client.blockAttestations(ForkName.electra, slot + 1);
+    expect(included.map((i) => ssz.electra.Attestation.equals(i, aggregate))).toEqual([true]);
     await client.submitAggregateAndProofs(ForkName.electra, [
       { message: { aggregatorIndex: 5, aggregate, selectionProof: new Uint8Array(96) }, signature: new Uint8Array(96) },
     ]);
