@@ -3,17 +3,18 @@
  * informers, one work queue per reconciler and its workers. Losing the Lease stops reconciling
  * at once (another instance has taken over); stop() drains the workers and releases the Lease.
  */
-import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../../services/core/log/index.js";
-import { API_VERSION } from "../api/v1alpha1.js";
+import { API_VERSION, type Operator } from "../api/v1alpha1.js";
 import type { OperatorResourceOptions } from "../resources/operator.js";
 import { ControllerClient } from "./client.js";
 import { Informers, keyOf } from "./informers.js";
 import { LeaderElector, type LeaderElectionOptions } from "./leader.js";
 import { ControllerMetrics } from "./metrics.js";
 import { HttpNodeApi, type NodeApi } from "./node-api.js";
+import { KeyShareReconciler, type NodeReports } from "./keyshare.js";
 import { OperatorReconciler } from "./operator.js";
 import type { Reconciler } from "./reconciler.js";
 import { WorkQueue } from "./workqueue.js";
@@ -84,14 +85,26 @@ export class Controller {
     this.metrics.leader.set(1);
     const informers = new Informers(this.kc, log);
     const client = new ControllerClient(this.kc, this.options.identity);
-    const operators = new OperatorReconciler(this.kc, informers, client, this.options.nodeApi ?? new HttpNodeApi(), this.options, log.child({ reconciler: "operator" }));
+    const nodeApi = this.options.nodeApi ?? new HttpNodeApi();
+    const reports: NodeReports = new Map();
     const operatorQueue = new WorkQueue();
+    const keyShareQueue = new WorkQueue();
+    const enqueueKeySharesOf = (o: Operator) => {
+      for (const ks of informers.keyShares.list(o.metadata?.namespace)) if (ks.spec.operatorRef.name === o.metadata?.name) keyShareQueue.add(keyOf(ks));
+    };
+    const operators = new OperatorReconciler(this.kc, informers, client, nodeApi, reports, enqueueKeySharesOf, this.options, log.child({ reconciler: "operator" }));
+    const keyShares = new KeyShareReconciler(this.kc, informers, client, nodeApi, reports, log.child({ reconciler: "keyshare" }));
 
-    const enqueueOperator = (o: KubernetesObject) => operatorQueue.add(keyOf(o));
     for (const verb of ["add", "update", "delete"] as const) {
-      informers.operators.on(verb, enqueueOperator);
-      // An operator's Secret of keystores and its share count follow its KeyShares.
-      informers.keyShares.on(verb, (ks) => operatorQueue.add(`${ks.metadata?.namespace}/${ks.spec.operatorRef.name}`));
+      informers.operators.on(verb, (o) => {
+        operatorQueue.add(keyOf(o));
+        if (verb !== "update") enqueueKeySharesOf(o);
+      });
+      informers.keyShares.on(verb, (ks) => {
+        keyShareQueue.add(keyOf(ks));
+        // An operator's Secret of keystores and its share count follow its KeyShares.
+        operatorQueue.add(`${ks.metadata?.namespace}/${ks.spec.operatorRef.name}`);
+      });
       for (const owned of informers.owned) {
         owned.on(verb, (o) => {
           const owner = o.metadata?.ownerReferences?.find((ref) => ref.controller && ref.apiVersion === API_VERSION && ref.kind === "Operator");
@@ -105,10 +118,11 @@ export class Controller {
       this.synced = true;
       log.info("caches synced; reconciling");
       const workers = this.options.workers ?? 4;
-      const running = this.runQueue("Operator", operatorQueue, operators, workers);
+      const running = [this.runQueue("Operator", operatorQueue, operators, workers), this.runQueue("KeyShare", keyShareQueue, keyShares, workers)];
       await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
       operatorQueue.shutDown();
-      await running;
+      keyShareQueue.shutDown();
+      await Promise.all(running);
     } finally {
       this.synced = false;
       this.leading = false;

@@ -10,7 +10,8 @@ import { keySharesSecret, type LoadedKeyShare } from "../resources/keyshares.js"
 import { operatorResources, type OperatorResourceOptions, nodeName } from "../resources/operator.js";
 import { FINALIZER, type ControllerClient } from "./client.js";
 import { setConditions, type Observation } from "./conditions.js";
-import { splitKey, type Informers } from "./informers.js";
+import { keyOf, splitKey, type Informers } from "./informers.js";
+import type { NodeReports } from "./keyshare.js";
 import type { NodeApi, NodeReport } from "./node-api.js";
 import { statusChanged, type ReconcileResult } from "./reconciler.js";
 
@@ -25,6 +26,9 @@ export class OperatorReconciler {
     private readonly informers: Informers,
     private readonly client: ControllerClient,
     private readonly nodeApi: NodeApi,
+    private readonly reports: NodeReports,
+    /** Called when what an operator's node reports changed: its KeyShares' statuses follow it. */
+    private readonly onReportChanged: (operator: Operator) => void,
     private readonly options: OperatorResourceOptions,
     private readonly log: Logger,
   ) {
@@ -34,7 +38,10 @@ export class OperatorReconciler {
   async reconcile(key: string): Promise<ReconcileResult> {
     const { namespace, name } = splitKey(key);
     const operator = this.informers.operators.get(name, namespace);
-    if (operator === undefined) return "done"; // deleted: its objects are garbage collected
+    if (operator === undefined) {
+      this.reports.delete(key);
+      return "done"; // deleted: its objects are garbage collected
+    }
     const keyShares = this.informers.keyShares.list(namespace).filter((ks) => ks.spec.operatorRef.name === name && !ks.metadata?.deletionTimestamp);
 
     if (operator.metadata?.deletionTimestamp) return this.finalize(operator);
@@ -51,6 +58,7 @@ export class OperatorReconciler {
     const statefulSet = this.informers.statefulSets.get(nodeName(name), namespace) as V1StatefulSet | undefined;
     const readyReplicas = statefulSet?.status?.readyReplicas ?? 0;
     const report = readyReplicas > 0 ? await this.nodeApi.report(operator).catch(() => undefined) : undefined;
+    this.remember(operator, report);
     const status = {
       observedGeneration: operator.metadata?.generation,
       readyReplicas,
@@ -84,6 +92,14 @@ export class OperatorReconciler {
     }
     if (operator.metadata?.finalizers?.includes(FINALIZER)) await this.client.setFinalizer(OperatorKind, operator, false);
     return "done";
+  }
+
+  private remember(operator: Operator, report: NodeReport | undefined): void {
+    const key = keyOf(operator);
+    if (!statusChanged(this.reports.get(key), report ?? {})) return;
+    if (report === undefined) this.reports.delete(key);
+    else this.reports.set(key, report);
+    this.onReportChanged(operator);
   }
 
   /** The keystores of `keyShares`; a share whose Secret is missing is left out (its KeyShare reports it). */
