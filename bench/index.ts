@@ -1,4 +1,5 @@
 import { cryptoBench } from "./crypto.js";
+import { p2pBench } from "./p2p.js";
 import { slashingProtectionBench } from "./slashing-protection.js";
 
 /** A benchmark prints its figures and the ratio to its reference, measured in the same run. */
@@ -9,4 +10,4 @@ export interface Benchmark {
 }
 
 /** Every benchmark, in the order `npm run bench` runs them. */
-export const benchmarks: Benchmark[] = [cryptoBench, slashingProtectionBench];
+export const benchmarks: Benchmark[] = [cryptoBench, slashingProtectionBench, p2pBench];

@@ -56,7 +56,7 @@ export interface ProtocolSpec<Req> {
 export const DEFAULT_MAX_BYTES = 1 << 20;
 /** No protocol may allow more: a frame is buffered whole before it is decoded. */
 export const HARD_MAX_BYTES = 16 << 20;
-export const DEFAULT_RATE_LIMIT: RateLimit = { perSecond: 500, burst: 1000 };
+export const DEFAULT_RATE_LIMIT: RateLimit = { perSecond: 2000, burst: 4000 };
 const MAX_ERROR_BYTES = 256;
 /** An ERROR payload's bound: the code byte and the reason. */
 export const MAX_ERROR_PAYLOAD_BYTES = 1 + MAX_ERROR_BYTES;

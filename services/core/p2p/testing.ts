@@ -43,6 +43,9 @@ export function testNode(identity: Identity, members: readonly ClusterMember[], 
   const registry = new Registry();
   const host = new ClusterHost({
     redial: { initialMs: 50, maxMs: 1_000 },
+    // Every host of a test shares one event loop: a cluster starting at once queues all its
+    // handshakes there, and they finish late together. Let them finish rather than retry.
+    dialTimeoutMs: 30_000,
     ...opts,
     identity,
     operators: members,
