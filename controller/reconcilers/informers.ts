@@ -44,6 +44,7 @@ export class Informers {
   readonly avsSubscriptions: Cache<AVSSubscription>;
   readonly distributedValidators: Cache<DistributedValidator>;
   readonly statefulSets: Cache<KubernetesObject>;
+  readonly deployments: Cache<KubernetesObject>;
   readonly services: Cache<KubernetesObject>;
   readonly configMaps: Cache<KubernetesObject>;
   readonly secrets: Cache<KubernetesObject>;
@@ -74,6 +75,7 @@ export class Informers {
     this.avsSubscriptions = customInformer<AVSSubscription>(AVSSubscriptionKind);
     this.distributedValidators = customInformer<DistributedValidator>(DistributedValidatorKind);
     this.statefulSets = owned("/apis/apps/v1/statefulsets", () => apps.listStatefulSetForAllNamespaces({ labelSelector: OWNED }));
+    this.deployments = owned("/apis/apps/v1/deployments", () => apps.listDeploymentForAllNamespaces({ labelSelector: OWNED }));
     this.services = owned("/api/v1/services", () => core.listServiceForAllNamespaces({ labelSelector: OWNED }));
     this.configMaps = owned("/api/v1/configmaps", () => core.listConfigMapForAllNamespaces({ labelSelector: OWNED }));
     this.secrets = owned("/api/v1/secrets", () => core.listSecretForAllNamespaces({ labelSelector: OWNED }));
@@ -83,7 +85,7 @@ export class Informers {
 
   /** Every owned-object cache, for reconcilers that map an owned object back to its owner. */
   get owned(): Cache<KubernetesObject>[] {
-    return [this.statefulSets, this.services, this.configMaps, this.secrets, this.podDisruptionBudgets, this.networkPolicies];
+    return [this.statefulSets, this.deployments, this.services, this.configMaps, this.secrets, this.podDisruptionBudgets, this.networkPolicies];
   }
 
   private get all(): Cache<KubernetesObject>[] {

@@ -14,6 +14,7 @@ import { Informers, keyOf } from "./informers.js";
 import { LeaderElector, type LeaderElectionOptions } from "./leader.js";
 import { ControllerMetrics } from "./metrics.js";
 import { HttpNodeApi, type NodeApi } from "./node-api.js";
+import { AvsSubscriptionReconciler } from "./avs.js";
 import { KeyShareReconciler, type NodeReports } from "./keyshare.js";
 import { OperatorReconciler } from "./operator.js";
 import type { Reconciler } from "./reconciler.js";
@@ -94,12 +95,20 @@ export class Controller {
     };
     const operators = new OperatorReconciler(this.kc, informers, client, nodeApi, reports, enqueueKeySharesOf, this.options, log.child({ reconciler: "operator" }));
     const keyShares = new KeyShareReconciler(this.kc, informers, client, nodeApi, reports, log.child({ reconciler: "keyshare" }));
+    const avsQueue = new WorkQueue();
+    const avsSubscriptions = new AvsSubscriptionReconciler(informers, client, this.options);
+    /** Owned objects wake their owner's reconciler. */
+    const ownerQueues: Record<string, WorkQueue> = { Operator: operatorQueue, AVSSubscription: avsQueue };
 
     for (const verb of ["add", "update", "delete"] as const) {
       informers.operators.on(verb, (o) => {
         operatorQueue.add(keyOf(o));
-        if (verb !== "update") enqueueKeySharesOf(o);
+        if (verb === "update") return;
+        // Whether their Operator exists is part of their status.
+        enqueueKeySharesOf(o);
+        for (const s of informers.avsSubscriptions.list(o.metadata?.namespace)) if (s.spec.operatorRef.name === o.metadata?.name) avsQueue.add(keyOf(s));
       });
+      informers.avsSubscriptions.on(verb, (s) => avsQueue.add(keyOf(s)));
       informers.keyShares.on(verb, (ks) => {
         keyShareQueue.add(keyOf(ks));
         // An operator's Secret of keystores and its share count follow its KeyShares.
@@ -107,8 +116,8 @@ export class Controller {
       });
       for (const owned of informers.owned) {
         owned.on(verb, (o) => {
-          const owner = o.metadata?.ownerReferences?.find((ref) => ref.controller && ref.apiVersion === API_VERSION && ref.kind === "Operator");
-          if (owner) operatorQueue.add(`${o.metadata?.namespace}/${owner.name}`);
+          const owner = o.metadata?.ownerReferences?.find((ref) => ref.controller && ref.apiVersion === API_VERSION);
+          if (owner) ownerQueues[owner.kind]?.add(`${o.metadata?.namespace}/${owner.name}`);
         });
       }
     }
@@ -118,10 +127,14 @@ export class Controller {
       this.synced = true;
       log.info("caches synced; reconciling");
       const workers = this.options.workers ?? 4;
-      const running = [this.runQueue("Operator", operatorQueue, operators, workers), this.runQueue("KeyShare", keyShareQueue, keyShares, workers)];
+      const queues: [string, WorkQueue, Reconciler][] = [
+        ["Operator", operatorQueue, operators],
+        ["KeyShare", keyShareQueue, keyShares],
+        ["AVSSubscription", avsQueue, avsSubscriptions],
+      ];
+      const running = queues.map(([kind, queue, reconciler]) => this.runQueue(kind, queue, reconciler, workers));
       await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
-      operatorQueue.shutDown();
-      keyShareQueue.shutDown();
+      for (const [, queue] of queues) queue.shutDown();
       await Promise.all(running);
     } finally {
       this.synced = false;

@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { ApiException, AppsV1Api, CoreV1Api, KubernetesObjectApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { examples } from "../../../controller/api/examples.js";
+import type { AVSSubscription } from "../../../controller/api/v1alpha1.js";
+import { Controller } from "../../../controller/reconcilers/manager.js";
+import { createLogger } from "../../../services/core/log/index.js";
+import { createNamespace, eventually, installCrds, startCluster, type TestCluster } from "./cluster.js";
+
+const NS = "avs";
+
+describe("the controller reconciling AVSSubscriptions on a real API server", () => {
+  let cluster: TestCluster;
+  let objects: KubernetesObjectApi;
+  let apps: AppsV1Api;
+  let controller: Controller;
+
+  beforeAll(async () => {
+    cluster = await startCluster({ controllerManager: true });
+    await installCrds(cluster.kc);
+    await createNamespace(cluster.kc, NS);
+    await createNamespace(cluster.kc, "nektar-system");
+    objects = KubernetesObjectApi.makeApiClient(cluster.kc);
+    apps = cluster.kc.makeApiClient(AppsV1Api);
+    controller = new Controller(cluster.kc, {
+      identity: "avs",
+      controllerNamespace: "nektar-system",
+      defaultImage: "ghcr.io/nektar-network/nektar:test",
+      leaderElection: { name: "nektar-controller", retryPeriodMs: 300 },
+      probes: { host: "127.0.0.1", port: 0 },
+      log: createLogger("controller"),
+    });
+    await controller.start();
+  }, 120_000);
+  afterAll(async () => {
+    await controller?.stop();
+    await cluster?.stop();
+  });
+
+  const read = () => objects.read<AVSSubscription>({ apiVersion: "nektar.network/v1alpha1", kind: "AVSSubscription", metadata: { name: "avs-1", namespace: NS } });
+  const condition = (s: AVSSubscription, type: string) => s.status?.conditions?.find((c) => c.type === type);
+
+  it("starts no worker for an Operator that does not exist, and says so", async () => {
+    const s = examples.avsSubscription("avs-1", "op-1");
+    await objects.create({ ...s, metadata: { name: "avs-1", namespace: NS }, spec: { ...s.spec, executor: { image: "ghcr.io/avs/executor:2" } } });
+    await eventually(async () => expect(condition(await read(), "Degraded")).toMatchObject({ status: "True", reason: "OperatorNotFound" }));
+    const missing = await apps.readNamespacedDeployment({ namespace: NS, name: "avs-1-avs-worker" }).catch((e: unknown) => e);
+    expect((missing as ApiException<unknown>).code).toBe(404);
+  });
+
+  it("runs the worker with its executor once the Operator exists, Ready when its pod is", async () => {
+    await objects.create({ ...examples.operator("op-1"), metadata: { name: "op-1", namespace: NS } });
+    const deployment = await eventually(() => apps.readNamespacedDeployment({ namespace: NS, name: "avs-1-avs-worker" }));
+    expect(deployment.spec?.template.spec?.containers.map((c) => c.name)).toEqual(["worker", "executor"]);
+    await eventually(async () => expect(condition(await read(), "Ready")).toMatchObject({ status: "False", reason: "WorkerNotAvailable" }));
+
+    // Stand in for the kubelet: the worker's pod (created through its ReplicaSet) is running and ready.
+    const core = cluster.kc.makeApiClient(CoreV1Api);
+    const pod = await eventually(async () => {
+      const pods = await core.listNamespacedPod({ namespace: NS, labelSelector: "app.kubernetes.io/instance=avs-1" });
+      if (pods.items[0] === undefined) throw new Error("no pod yet");
+      return pods.items[0];
+    });
+    const now = new Date().toISOString();
+    await core.patchNamespacedPodStatus(
+      { namespace: NS, name: pod.metadata!.name!, body: { status: { phase: "Running", conditions: [{ type: "Ready", status: "True", lastTransitionTime: now }] } } },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+    await eventually(async () => {
+      const s = await read();
+      expect(condition(s, "Ready")).toMatchObject({ status: "True", reason: "WorkerAvailable", observedGeneration: 1 });
+      expect(condition(s, "Degraded")).toMatchObject({ status: "False" });
+    }, 60_000);
+  }, 90_000);
+
+  it("removes the worker with its subscription", async () => {
+    await objects.delete({ apiVersion: "nektar.network/v1alpha1", kind: "AVSSubscription", metadata: { name: "avs-1", namespace: NS } });
+    await eventually(async () => {
+      const gone = await apps.readNamespacedDeployment({ namespace: NS, name: "avs-1-avs-worker" }).catch((e: unknown) => e);
+      if (!(gone instanceof ApiException && gone.code === 404)) throw new Error("worker still there");
+    }, 60_000);
+  }, 90_000);
+});
