@@ -1,3 +1,4 @@
+import { contractsGasBench } from "./contracts-gas.js";
 import { cryptoBench } from "./crypto.js";
 import { p2pBench } from "./p2p.js";
 import { slashingProtectionBench } from "./slashing-protection.js";
@@ -10,4 +11,4 @@ export interface Benchmark {
 }
 
 /** Every benchmark, in the order `npm run bench` runs them. */
-export const benchmarks: Benchmark[] = [cryptoBench, slashingProtectionBench, p2pBench];
+export const benchmarks: Benchmark[] = [cryptoBench, slashingProtectionBench, p2pBench, contractsGasBench];

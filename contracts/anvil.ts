@@ -26,6 +26,8 @@ export interface AnvilOptions {
   accounts?: number;
   /** Block gas limit; anvil's default is 30M. */
   gasLimit?: bigint;
+  /** Accept eth_sendTransaction from any address (fund it with anvil_setBalance first). */
+  autoImpersonate?: boolean;
 }
 
 const PLATFORMS: Record<string, string> = { linux: "linux", darwin: "darwin", win32: "win32" };
@@ -48,6 +50,7 @@ export function anvilBinary(): string {
 export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
   const args = ["--host", "127.0.0.1", "--port", "0", "--hardfork", "prague", "--accounts", String(options.accounts ?? 10)];
   if (options.gasLimit !== undefined) args.push("--gas-limit", options.gasLimit.toString());
+  if (options.autoImpersonate) args.push("--auto-impersonate");
   const child = spawn(anvilBinary(), args, { stdio: ["ignore", "pipe", "pipe"] });
   const url = await listeningUrl(child);
   // Polling every 50 ms: events and receipts from a local node need no 4 s wait.

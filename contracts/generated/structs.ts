@@ -27,9 +27,9 @@ export type SlashingParamsStructOutput = [stakeBps: bigint, collateralBps: bigin
 export type SlashingParams = { stakeBps: bigint; collateralBps: bigint; vetoWindowBlocks: bigint; vetoThreshold: bigint; vetoCommittee: string[] };
 
 /** Solidity struct Task: as argument, as returned Result, as plain object. */
-export type TaskStruct = { taskId: BigNumberish; avsId: BigNumberish; referenceBlock: BigNumberish; responseDeadline: BigNumberish; quorumBps: BigNumberish; inputHash: BytesLike };
-export type TaskStructOutput = [taskId: bigint, avsId: bigint, referenceBlock: bigint, responseDeadline: bigint, quorumBps: bigint, inputHash: string] & { taskId: bigint; avsId: bigint; referenceBlock: bigint; responseDeadline: bigint; quorumBps: bigint; inputHash: string } & { toObject(deep: true): Task };
-export type Task = { taskId: bigint; avsId: bigint; referenceBlock: bigint; responseDeadline: bigint; quorumBps: bigint; inputHash: string };
+export type TaskStruct = { taskId: BigNumberish; avsId: BigNumberish; referenceBlock: BigNumberish; responseDeadline: BigNumberish; quorumBps: BigNumberish; totalStake: BigNumberish; inputHash: BytesLike; apk: G1PointStruct };
+export type TaskStructOutput = [taskId: bigint, avsId: bigint, referenceBlock: bigint, responseDeadline: bigint, quorumBps: bigint, totalStake: bigint, inputHash: string, apk: G1PointStructOutput] & { taskId: bigint; avsId: bigint; referenceBlock: bigint; responseDeadline: bigint; quorumBps: bigint; totalStake: bigint; inputHash: string; apk: G1PointStructOutput } & { toObject(deep: true): Task };
+export type Task = { taskId: bigint; avsId: bigint; referenceBlock: bigint; responseDeadline: bigint; quorumBps: bigint; totalStake: bigint; inputHash: string; apk: G1Point };
 
 /** Solidity struct TaskParams: as argument, as returned Result, as plain object. */
 export type TaskParamsStruct = { taskCreator: AddressLike; arbiter: AddressLike; quorumBps: BigNumberish; minOperators: BigNumberish; minTotalStake: BigNumberish; responseWindowBlocks: BigNumberish; challengeWindowBlocks: BigNumberish; resolutionWindowBlocks: BigNumberish; challengeBond: BigNumberish };
@@ -37,9 +37,9 @@ export type TaskParamsStructOutput = [taskCreator: string, arbiter: string, quor
 export type TaskParams = { taskCreator: string; arbiter: string; quorumBps: bigint; minOperators: bigint; minTotalStake: bigint; responseWindowBlocks: bigint; challengeWindowBlocks: bigint; resolutionWindowBlocks: bigint; challengeBond: bigint };
 
 /** Solidity struct TaskResponse: as argument, as returned Result, as plain object. */
-export type TaskResponseStruct = { taskId: BigNumberish; respondedBlock: BigNumberish; resultHash: BytesLike; signedStake: BigNumberish; totalStake: BigNumberish; nonSignersHash: BytesLike };
-export type TaskResponseStructOutput = [taskId: bigint, respondedBlock: bigint, resultHash: string, signedStake: bigint, totalStake: bigint, nonSignersHash: string] & { taskId: bigint; respondedBlock: bigint; resultHash: string; signedStake: bigint; totalStake: bigint; nonSignersHash: string } & { toObject(deep: true): TaskResponse };
-export type TaskResponse = { taskId: bigint; respondedBlock: bigint; resultHash: string; signedStake: bigint; totalStake: bigint; nonSignersHash: string };
+export type TaskResponseStruct = { taskId: BigNumberish; respondedBlock: BigNumberish; signedStake: BigNumberish; resultHash: BytesLike; nonSignersHash: BytesLike };
+export type TaskResponseStructOutput = [taskId: bigint, respondedBlock: bigint, signedStake: bigint, resultHash: string, nonSignersHash: string] & { taskId: bigint; respondedBlock: bigint; signedStake: bigint; resultHash: string; nonSignersHash: string } & { toObject(deep: true): TaskResponse };
+export type TaskResponse = { taskId: bigint; respondedBlock: bigint; signedStake: bigint; resultHash: string; nonSignersHash: string };
 
 /** Solidity struct Vault: as argument, as returned Result, as plain object. */
 export type VaultStruct = { totalShares: BigNumberish; queuedShares: BigNumberish; assets: BigNumberish };

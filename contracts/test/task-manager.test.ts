@@ -3,6 +3,7 @@
  * and verified on-chain through the EIP-2537 precompiles; every way a response can be wrong.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { aggregatePublicKeys } from "@chainsafe/blst";
 import type { Signature } from "@chainsafe/blst";
 import { hexlify, keccak256, parseEther, toUtf8Bytes } from "ethers";
 
@@ -84,7 +85,9 @@ describe("TaskManager", () => {
     const { task } = await newTask();
     const all = await respond(task, result("49"), ops, []);
     expect(all.response.signedStake).toBe(ETH(50));
-    expect(all.response.totalStake).toBe(ETH(50));
+    expect(task.totalStake).toBe(ETH(50));
+    // The task carries the quorum's aggregate key: blst's aggregate of the members' keys.
+    expect(task.apk).toEqual(g1FromPublicKey(aggregatePublicKeys(ops.map((o) => o.secretKey.toPublicKey()))));
     expect(all.nonSignerIds).toEqual([]);
     expect(await f.contracts.taskManager.isResponse(all.response)).toBe(true);
     await expectRevert(respond(task, result("49"), ops, []), "AlreadyResponded");
@@ -130,7 +133,7 @@ describe("TaskManager", () => {
     await expectRevert(tm.respondToTask(task, result("49"), withLate.nonSignerKeys, withLate.signature), "NotAMember");
     // Judged by the stake at the reference block: the late operator is not in this task's totals.
     const accepted = await respondToTask(tm, task, result("49"), sorted);
-    expect(accepted.response.totalStake).toBe(ETH(50));
+    expect([accepted.response.signedStake, task.totalStake]).toEqual([ETH(40), ETH(50)]);
   });
 
   it("rejects a stale stake snapshot: once the withdrawal delay has passed the reference block", async () => {

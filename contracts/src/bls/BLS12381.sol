@@ -174,21 +174,40 @@ library BLS12381 {
 
     /// expand_message_xmd with SHA-256 (RFC 9380 section 5.3.1), fixed at the 256 bytes that
     /// hash_to_field needs for two Fp2 elements (ell = 8 blocks). `dst` is at most 255 bytes.
-    function expandMessageXmd(bytes memory message, bytes memory dst) internal pure returns (bytes memory uniform) {
-        bytes memory dstPrime = abi.encodePacked(dst, uint8(dst.length));
-        // Z_pad (64 zero bytes) || msg || I2OSP(256, 2) || I2OSP(0, 1) || DST_prime
-        bytes32 b0 = sha256(abi.encodePacked(bytes32(0), bytes32(0), message, uint16(256), uint8(0), dstPrime));
-        bytes32 bi = sha256(abi.encodePacked(b0, uint8(1), dstPrime));
+    /// One scratch buffer serves all nine SHA-256 calls.
+    function expandMessageXmd(bytes memory message, bytes memory dst) internal view returns (bytes memory uniform) {
         uniform = new bytes(256);
+        bool ok;
         assembly ("memory-safe") {
-            mstore(add(uniform, 0x20), bi)
-        }
-        for (uint256 i = 2; i <= 8; ++i) {
-            bi = sha256(abi.encodePacked(b0 ^ bi, uint8(i), dstPrime));
-            assembly ("memory-safe") {
+            let dstLength := mload(dst)
+            let messageLength := mload(message)
+            let buffer := mload(0x40)
+            // b_0 = H(Z_pad(64 zero bytes) || msg || I2OSP(256, 2) || I2OSP(0, 1) || DST || I2OSP(len(DST), 1))
+            mstore(buffer, 0)
+            mstore(add(buffer, 0x20), 0)
+            mcopy(add(buffer, 64), add(message, 0x20), messageLength)
+            let p := add(add(buffer, 64), messageLength)
+            mstore8(p, 1)
+            mstore8(add(p, 1), 0)
+            mstore8(add(p, 2), 0)
+            mcopy(add(p, 3), add(dst, 0x20), dstLength)
+            mstore8(add(add(p, 3), dstLength), dstLength)
+            ok := staticcall(gas(), 0x02, buffer, add(add(messageLength, 68), dstLength), 0x00, 0x20)
+            let b0 := mload(0x00)
+            // b_i = H((b_0 xor b_(i-1)) || I2OSP(i, 1) || DST_prime), with b_0 xor 0 for i = 1.
+            mcopy(add(buffer, 33), add(dst, 0x20), dstLength)
+            mstore8(add(add(buffer, 33), dstLength), dstLength)
+            let blockLength := add(34, dstLength)
+            let bi := 0
+            for { let i := 1 } lt(i, 9) { i := add(i, 1) } {
+                mstore(buffer, xor(b0, bi))
+                mstore8(add(buffer, 0x20), i)
+                ok := and(ok, staticcall(gas(), 0x02, buffer, blockLength, 0x00, 0x20))
+                bi := mload(0x00)
                 mstore(add(uniform, mul(i, 0x20)), bi)
             }
         }
+        if (!ok) revert BLSPrecompileFailed(address(0x02));
     }
 
     function _greaterThanHalf(uint256 hi, uint256 lo) private pure returns (bool) {

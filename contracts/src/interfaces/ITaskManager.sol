@@ -4,7 +4,8 @@ pragma solidity ^0.8.30;
 import {G1Point, G2Point} from "../bls/BLS12381.sol";
 
 /// A task as committed on-chain at creation; later calls pass it back whole and the contract
-/// checks it against its stored hash.
+/// checks it against its stored hash. It carries the quorum it will be judged by, read once at
+/// creation: the response then reads no AVS-wide state at all.
 struct Task {
     uint32 taskId;
     uint32 avsId;
@@ -13,17 +14,20 @@ struct Task {
     /// Last block in which a response is accepted.
     uint32 responseDeadline;
     uint16 quorumBps;
+    /// The AVS's total stake at the reference block.
+    uint96 totalStake;
     /// keccak256 of the input bytes (the TaskCreated event carries the input itself).
     bytes32 inputHash;
+    /// The aggregate public key of the AVS's operators at the reference block.
+    G1Point apk;
 }
 
 /// An accepted response, committed by hash; challenges and slashing pass it back whole.
 struct TaskResponse {
     uint32 taskId;
     uint32 respondedBlock;
-    bytes32 resultHash;
     uint96 signedStake;
-    uint96 totalStake;
+    bytes32 resultHash;
     /// keccak256(abi.encode(bytes32[] nonSignerIds)), the ids ascending.
     bytes32 nonSignersHash;
 }

@@ -222,7 +222,10 @@ contract AVSDirectory is IAVSDirectory, IStakeObserver, ReentrancyGuardTransient
         for (uint256 i = 0; i < operatorIds.length; ++i) {
             uint256 value = members[operatorIds[i]].valueAt(blockNumber);
             if (value & MEMBER_BIT == 0) revert NotAMember(avsId, operatorIds[i], blockNumber);
-            stake += value & STAKE_MASK;
+            // Each stake is below 2^96 and there are far fewer than 2^160 ids.
+            unchecked {
+                stake += value & STAKE_MASK;
+            }
         }
     }
 

@@ -17,6 +17,9 @@ import {ChallengeStatus, ITaskManager, Task, TaskResponse} from "../interfaces/I
 ///   signing key  = aggregate key of the AVS at the reference block - sum of non-signer keys
 ///   signed stake = total stake at the reference block - stake of the non-signers
 ///   e(signing key, H(digest)) == e(G1, signature), through the EIP-2537 pairing precompile.
+/// The aggregate key and total stake are copied into the task at creation (the task hash
+/// commits to them), and the response slot is written at creation too, so a response - the
+/// transaction that must land within a window - pays for no AVS-wide read and no fresh slot.
 /// A response can be challenged within a window, with a bond; the AVS's arbiter decides, and an
 /// upheld challenge is evidence for the Slasher.
 contract TaskManager is ITaskManager, ReentrancyGuardTransient {
@@ -36,9 +39,12 @@ contract TaskManager is ITaskManager, ReentrancyGuardTransient {
         uint96 bond;
     }
 
+    /// The response slot of a task awaiting its response.
+    bytes32 private constant PENDING = bytes32(uint256(1));
+
     uint32 public taskCount;
     mapping(uint32 taskId => bytes32) private _taskHashes;
-    mapping(uint32 taskId => bytes32) private _responseHashes;
+    mapping(uint32 taskId => bytes32) private _responseHashes; // PENDING until answered
     mapping(uint32 taskId => Challenge) private _challenges;
     /// Bonds owed (pull payments: a reverting recipient cannot block a resolution).
     mapping(address account => uint256) public bondCredits;
@@ -58,7 +64,7 @@ contract TaskManager is ITaskManager, ReentrancyGuardTransient {
         if (msg.sender != params.taskCreator) revert NotTaskCreator(avsId, msg.sender);
         if (referenceBlock >= block.number) revert FutureReferenceBlock(referenceBlock, block.number);
         _requireFresh(referenceBlock);
-        (, uint256 totalStake, uint256 operatorCount) = directory.quorumAt(avsId, referenceBlock);
+        (G1Point memory apk, uint256 totalStake, uint256 operatorCount) = directory.quorumAt(avsId, referenceBlock);
         if (operatorCount < params.minOperators) revert TooFewOperators(operatorCount, params.minOperators);
         if (totalStake < params.minTotalStake) revert InsufficientTotalStake(totalStake, params.minTotalStake);
 
@@ -69,9 +75,12 @@ contract TaskManager is ITaskManager, ReentrancyGuardTransient {
             referenceBlock: referenceBlock,
             responseDeadline: SafeCast.toUint32(block.number + params.responseWindowBlocks),
             quorumBps: params.quorumBps,
-            inputHash: keccak256(input)
+            totalStake: SafeCast.toUint96(totalStake),
+            inputHash: keccak256(input),
+            apk: apk
         });
         _taskHashes[taskId] = keccak256(abi.encode(task));
+        _responseHashes[taskId] = PENDING;
         emit TaskCreated(taskId, avsId, task, input);
     }
 
@@ -85,55 +94,92 @@ contract TaskManager is ITaskManager, ReentrancyGuardTransient {
     ) external nonReentrant {
         uint32 taskId = task.taskId;
         _requireTask(task);
-        if (_responseHashes[taskId] != bytes32(0)) revert AlreadyResponded(taskId);
+        if (_responseHashes[taskId] != PENDING) revert AlreadyResponded(taskId);
         if (block.number > task.responseDeadline) revert ResponseWindowClosed(taskId, task.responseDeadline, block.number);
-        _requireFresh(task.referenceBlock);
-
-        (G1Point memory signingKey, uint256 signedStake, uint256 totalStake, bytes32[] memory nonSignerIds) =
-            _quorum(task, nonSignerKeys);
-        bytes memory digest = abi.encodePacked(responseDigest(taskId, resultHash));
-        if (BLS12381.isInfinity(signingKey) || !BLS12381.verify(signingKey, digest, signature)) revert InvalidSignature(taskId);
+        (uint256 signedStake, bytes32[] memory nonSignerIds) = _checkSignatures(task, resultHash, nonSignerKeys, signature);
 
         TaskResponse memory response = TaskResponse({
             taskId: taskId,
             respondedBlock: uint32(block.number),
-            resultHash: resultHash,
             signedStake: uint96(signedStake),
-            totalStake: uint96(totalStake),
+            resultHash: resultHash,
             nonSignersHash: keccak256(abi.encode(nonSignerIds))
         });
         _responseHashes[taskId] = keccak256(abi.encode(response));
         emit TaskResponded(taskId, response, nonSignerIds);
     }
 
-    /// The signing key and stakes of a response: one G1ADD per non-signer, one lookup of the
-    /// AVS's quorum and one batched lookup of the non-signers' stakes.
-    function _quorum(Task calldata task, G1Point[] calldata nonSignerKeys)
-        private
-        view
-        returns (G1Point memory signingKey, uint256 signedStake, uint256 totalStake, bytes32[] memory nonSignerIds)
-    {
-        uint256 count = nonSignerKeys.length;
-        nonSignerIds = new bytes32[](count);
-        G1Point memory nonSignerSum; // the point at infinity
-        for (uint256 i = 0; i < count; ++i) {
-            G1Point memory key = nonSignerKeys[i];
-            bytes32 id = keccak256(abi.encode(key));
-            // Strictly ascending ids: no key can be subtracted twice.
-            if (i > 0 && id <= nonSignerIds[i - 1]) revert NonSignersNotSorted(i);
-            nonSignerIds[i] = id;
-            nonSignerSum = BLS12381.add(nonSignerSum, key);
-        }
-        G1Point memory apk;
-        (apk, totalStake,) = directory.quorumAt(task.avsId, task.referenceBlock);
+    /// The check respondToTask makes, as a view an aggregator can call before sending: reverts
+    /// with the reason unless `signature` is a valid quorum signature of `resultHash` for `task`
+    /// by every operator at the reference block except `nonSignerKeys`.
+    /// @return signedStake stake of the signers at the reference block
+    /// @return nonSignerIds the non-signers' operator ids, ascending
+    function checkSignatures(
+        Task calldata task,
+        bytes32 resultHash,
+        G1Point[] calldata nonSignerKeys,
+        G2Point calldata signature
+    ) external view returns (uint256 signedStake, bytes32[] memory nonSignerIds) {
+        _requireTask(task);
+        return _checkSignatures(task, resultHash, nonSignerKeys, signature);
+    }
+
+    function _checkSignatures(
+        Task calldata task,
+        bytes32 resultHash,
+        G1Point[] calldata nonSignerKeys,
+        G2Point calldata signature
+    ) private view returns (uint256 signedStake, bytes32[] memory nonSignerIds) {
+        _requireFresh(task.referenceBlock);
+        G1Point memory nonSignerSum;
+        (nonSignerSum, nonSignerIds) = _sumNonSigners(nonSignerKeys);
         // Reverts unless every id was a member at the reference block: a key that is not in
         // the aggregate must not be subtracted from it.
-        uint256 nonSignerStake = count == 0 ? 0 : directory.nonSignerStakeAt(task.avsId, nonSignerIds, task.referenceBlock);
-        signedStake = totalStake - nonSignerStake;
-        if (signedStake == 0 || signedStake * 10_000 < totalStake * task.quorumBps) {
-            revert QuorumNotReached(signedStake, totalStake, task.quorumBps);
+        uint256 nonSignerStake =
+            nonSignerIds.length == 0 ? 0 : directory.nonSignerStakeAt(task.avsId, nonSignerIds, task.referenceBlock);
+        signedStake = task.totalStake - nonSignerStake;
+        if (signedStake == 0 || signedStake * 10_000 < uint256(task.totalStake) * task.quorumBps) {
+            revert QuorumNotReached(signedStake, task.totalStake, task.quorumBps);
         }
-        signingKey = BLS12381.add(apk, BLS12381.negate(nonSignerSum));
+        G1Point memory signingKey = BLS12381.add(task.apk, BLS12381.negate(nonSignerSum));
+        bytes memory digest = abi.encodePacked(responseDigest(task.taskId, resultHash));
+        if (BLS12381.isInfinity(signingKey) || !BLS12381.verify(signingKey, digest, signature)) {
+            revert InvalidSignature(task.taskId);
+        }
+    }
+
+    /// The sum of the non-signers' keys and their ids, in one pass over calldata: each key is
+    /// hashed where it lies and added into one buffer by G1ADD, nothing allocated per key.
+    /// Ids must be strictly ascending, so no key is subtracted twice.
+    function _sumNonSigners(G1Point[] calldata keys) private view returns (G1Point memory sum, bytes32[] memory ids) {
+        uint256 count = keys.length;
+        ids = new bytes32[](count);
+        uint256 unsortedAt; // index + 1 of the first key out of order
+        bool ok = true;
+        assembly ("memory-safe") {
+            // buffer: [running sum | next key]; G1ADD reads both and overwrites the sum.
+            let buffer := mload(0x40)
+            mstore(buffer, 0)
+            mstore(add(buffer, 0x20), 0)
+            mstore(add(buffer, 0x40), 0)
+            mstore(add(buffer, 0x60), 0)
+            let key := add(buffer, 128)
+            let previous := 0
+            for { let i := 0 } lt(i, count) { i := add(i, 1) } {
+                calldatacopy(key, add(keys.offset, mul(i, 128)), 128)
+                let id := keccak256(key, 128)
+                if and(gt(i, 0), iszero(gt(id, previous))) {
+                    unsortedAt := add(i, 1)
+                    break
+                }
+                previous := id
+                mstore(add(ids, mul(add(i, 1), 0x20)), id)
+                ok := and(ok, staticcall(gas(), 0x0b, buffer, 256, buffer, 128))
+            }
+            mcopy(sum, buffer, 128)
+        }
+        if (unsortedAt != 0) revert NonSignersNotSorted(unsortedAt - 1);
+        if (!ok) revert BLS12381.BLSPrecompileFailed(address(0x0b));
     }
 
     // ------------------------------------------------------------------ challenges
@@ -199,8 +245,7 @@ contract TaskManager is ITaskManager, ReentrancyGuardTransient {
     }
 
     function isResponse(TaskResponse calldata response) public view returns (bool) {
-        bytes32 stored = _responseHashes[response.taskId];
-        return stored != bytes32(0) && stored == keccak256(abi.encode(response));
+        return _responseHashes[response.taskId] == keccak256(abi.encode(response));
     }
 
     function challengeStatus(uint32 taskId) external view returns (ChallengeStatus) {

@@ -6,7 +6,7 @@ import {BLS12381, G1Point, G2Point} from "../bls/BLS12381.sol";
 /// @notice TEST ONLY, never deployed by the deployment code: exposes the BLS12381 library's
 /// internal functions so tests can compare them with blst and noble.
 contract BLS12381Harness {
-    function expandMessageXmd(bytes calldata message, bytes calldata dst) external pure returns (bytes memory) {
+    function expandMessageXmd(bytes calldata message, bytes calldata dst) external view returns (bytes memory) {
         return BLS12381.expandMessageXmd(message, dst);
     }
 
