@@ -9,7 +9,7 @@ import { BitArray } from "@chainsafe/ssz";
 import { ForkName } from "@lodestar/params";
 import { ssz, type phase0 } from "@lodestar/types";
 import { setTimeout as sleep } from "node:timers/promises";
-import { BeaconApiError, BeaconClient, BeaconNodes, type AttesterDuty } from "../../../services/core/eth/beacon/index.js";
+import { BeaconApiError, BeaconClient, BeaconNodes, headEvents, type AttesterDuty } from "../../../services/core/eth/beacon/index.js";
 import { computeDomain, computeSigningRoot, DOMAIN_AGGREGATE_AND_PROOF, DOMAIN_BEACON_ATTESTER, DOMAIN_SELECTION_PROOF } from "../../../services/core/eth/domains.js";
 import { forkAtEpoch, type Network } from "../../../services/core/eth/networks.js";
 import { toHex } from "../../../services/core/hex.js";
@@ -56,6 +56,17 @@ describe("a Lodestar 1.5.1 dev chain through the Beacon API client", () => {
     ]);
     expect(toHex(validators[0]!.validator.pubkey)).toBe(toHex(interopSecretKey(6).toPublicKey().toBytes()));
   });
+
+  it("streams head events as blocks arrive", async () => {
+    const abort = new AbortController();
+    // Slots whose proposer is validator 6 or 7 (ours, idle here) have no block and no event.
+    const timer = setTimeout(() => abort.abort(), 15_000);
+    let event;
+    for await (event of headEvents(chain.restUrl, abort.signal)) break;
+    clearTimeout(timer);
+    if (event === undefined) throw new Error(`no head event in 15 s:\n${chain.logTail()}`);
+    expect(toHex(await client.blockRoot(event.slot))).toBe(toHex(event.block));
+  }, 20_000);
 
   it("takes validator 6's attestation and aggregate, and includes its vote in a block", async () => {
     network ??= await client.network();
