@@ -52,6 +52,12 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
   if (options.gasLimit !== undefined) args.push("--gas-limit", options.gasLimit.toString());
   if (options.autoImpersonate) args.push("--auto-impersonate");
   const child = spawn(anvilBinary(), args, { stdio: ["ignore", "pipe", "pipe"] });
+  // Never outlive this process, even if the caller forgets stop() or crashes.
+  const killOnExit = (): void => {
+    if (child.exitCode === null) child.kill("SIGKILL");
+  };
+  process.once("exit", killOnExit);
+  child.once("exit", () => process.off("exit", killOnExit));
   const url = await listeningUrl(child);
   // Polling every 50 ms: events and receipts from a local node need no 4 s wait.
   const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true, pollingInterval: 50, cacheTimeout: -1 });
@@ -85,7 +91,8 @@ function listeningUrl(child: ChildProcess): Promise<string> {
       reject(err);
     };
     child.once("error", (err) => fail(new NektarError(`anvil failed to start: ${err.message}`, { cause: err })));
-    child.once("exit", (code) => fail(new NektarError(`anvil exited with code ${code} before listening:\n${output}`)));
+    const onEarlyExit = (code: number | null): void => fail(new NektarError(`anvil exited with code ${code} before listening:\n${output}`));
+    child.once("exit", onEarlyExit);
     // Both pipes are drained for the node's whole life, or anvil would block on a full pipe.
     child.stderr?.on("data", (chunk: Buffer) => {
       if (!listening) output += chunk.toString();
@@ -97,7 +104,7 @@ function listeningUrl(child: ChildProcess): Promise<string> {
       if (match) {
         listening = true;
         clearTimeout(timer);
-        child.removeAllListeners("exit");
+        child.off("exit", onEarlyExit);
         resolve(`http://${match[1]}`);
       }
     });

@@ -72,6 +72,10 @@ interface ITaskManager {
     error NothingToWithdraw(address account);
     error EtherTransferFailed(address to, uint256 amount);
 
+    function checkSignatures(Task calldata task, bytes32 resultHash, G1Point[] calldata nonSignerKeys, G2Point calldata signature)
+        external
+        view
+        returns (uint256 signedStake, bytes32[] memory nonSignerIds);
     function isTask(Task calldata task) external view returns (bool);
     function isResponse(TaskResponse calldata response) external view returns (bool);
     function challengeStatus(uint32 taskId) external view returns (ChallengeStatus);

@@ -89,7 +89,7 @@ contract DelegationManager is IDelegationManager, AccessControl, ReentrancyGuard
         _vaults[operator].queuedShares += SafeCast.toUint128(shares);
         uint256 completableAt = block.number + withdrawalDelayBlocks;
         withdrawalId = _withdrawals.length;
-        _withdrawals.push(Withdrawal(msg.sender, SafeCast.toUint32(completableAt), false, operator, uint128(shares)));
+        _withdrawals.push(Withdrawal(msg.sender, SafeCast.toUint32(completableAt), false, operator, SafeCast.toUint128(shares)));
         emit WithdrawalQueued(withdrawalId, msg.sender, operator, shares, completableAt);
         _updateStake(operator);
     }
