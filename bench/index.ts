@@ -1,4 +1,5 @@
 import { contractsGasBench } from "./contracts-gas.js";
+import { controllerBench } from "./controller.js";
 import { cryptoBench } from "./crypto.js";
 import { p2pBench } from "./p2p.js";
 import { slashingProtectionBench } from "./slashing-protection.js";
@@ -11,4 +12,4 @@ export interface Benchmark {
 }
 
 /** Every benchmark, in the order `npm run bench` runs them. */
-export const benchmarks: Benchmark[] = [cryptoBench, slashingProtectionBench, p2pBench, contractsGasBench];
+export const benchmarks: Benchmark[] = [cryptoBench, slashingProtectionBench, p2pBench, contractsGasBench, controllerBench];

@@ -11,6 +11,7 @@ import { FIELD_MANAGER, LABELS } from "../resources/meta.js";
 import { FINALIZER, type ControllerClient } from "./client.js";
 import { setConditions, type Observation } from "./conditions.js";
 import { keyOf, splitKey, type Informers } from "./informers.js";
+import type { Keystore, Keystores } from "./keystores.js";
 import type { NodeApi, NodeReport } from "./node-api.js";
 import { statusChanged, type ReconcileResult } from "./reconciler.js";
 
@@ -28,6 +29,9 @@ export class KeyShareReconciler {
     private readonly client: ControllerClient,
     private readonly nodeApi: NodeApi,
     private readonly reports: NodeReports,
+    private readonly keystores: Keystores,
+    /** Called when a share's keystore changed: its operator's node Secret follows. */
+    private readonly onKeystoreChanged: (keyShare: KeyShare) => void,
     private readonly log: Logger,
   ) {
     this.core = kc.makeApiClient(CoreV1Api);
@@ -36,12 +40,17 @@ export class KeyShareReconciler {
   async reconcile(key: string): Promise<ReconcileResult> {
     const { namespace, name } = splitKey(key);
     const keyShare = this.informers.keyShares.get(name, namespace);
-    if (keyShare === undefined) return "done";
+    if (keyShare === undefined) {
+      this.keystores.set(key, undefined);
+      return "done";
+    }
     const operator = this.informers.operators.get(keyShare.spec.operatorRef.name, namespace);
     if (keyShare.metadata?.deletionTimestamp) return this.finalize(keyShare, operator);
     if (!keyShare.metadata?.finalizers?.includes(FINALIZER)) await this.client.setFinalizer(KeyShareKind, keyShare, true);
 
-    const keystoreFound = await this.keystoreSecretExists(keyShare);
+    const keystore = await this.readKeystore(keyShare);
+    if (this.keystores.set(key, keystore)) this.onKeystoreChanged(keyShare);
+    const keystoreFound = keystore !== undefined;
     const onNode = operator ? this.reports.get(keyOf(operator))?.keyShares.find((s) => s.name === name) : undefined;
     const state = onNode === undefined ? "Pending" : onNode.lastDuty ? "Active" : "Loaded";
     const status = {
@@ -95,14 +104,17 @@ export class KeyShareReconciler {
     if (statusChanged(keyShare.status, status)) await this.client.applyStatus(KeyShareKind, keyShare, status);
   }
 
-  private async keystoreSecretExists(keyShare: KeyShare): Promise<boolean> {
-    return this.core.readNamespacedSecret({ namespace: keyShare.metadata!.namespace!, name: keyShare.spec.keystoreSecretRef.name }).then(
-      () => true,
-      (error: unknown) => {
-        if (error instanceof ApiException && error.code === 404) return false;
-        throw error;
-      },
-    );
+  /** The share's keystore and password from its Secret; undefined if either is missing. */
+  private async readKeystore(keyShare: KeyShare): Promise<Keystore | undefined> {
+    const ref = keyShare.spec.keystoreSecretRef;
+    const secret = await this.core.readNamespacedSecret({ namespace: keyShare.metadata!.namespace!, name: ref.name }).catch((error: unknown) => {
+      if (error instanceof ApiException && error.code === 404) return undefined;
+      throw error;
+    });
+    const keystore = secret?.data?.[ref.keystoreKey ?? "keystore.json"];
+    const password = secret?.data?.[ref.passwordKey ?? "password.txt"];
+    if (keystore === undefined || password === undefined) return undefined;
+    return { keystore: Buffer.from(keystore, "base64"), password: Buffer.from(password, "base64") };
   }
 }
 
@@ -111,7 +123,7 @@ function observe(keyShare: KeyShare, operator: Operator | undefined, keystoreFou
     operator === undefined
       ? { type: "Degraded", status: "True", reason: "OperatorNotFound", message: `Operator ${keyShare.spec.operatorRef.name} does not exist in this namespace` }
       : !keystoreFound
-        ? { type: "Degraded", status: "True", reason: "KeystoreSecretNotFound", message: `Secret ${keyShare.spec.keystoreSecretRef.name} does not exist in this namespace` }
+        ? { type: "Degraded", status: "True", reason: "KeystoreSecretNotFound", message: `Secret ${keyShare.spec.keystoreSecretRef.name} does not exist in this namespace or lacks the keystore or password key` }
         : undefined;
   const ready: Observation =
     state === "Pending"

@@ -7,7 +7,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../../services/core/log/index.js";
-import { API_VERSION, type Operator } from "../api/v1alpha1.js";
+import { API_VERSION, type KeyShare, type Operator } from "../api/v1alpha1.js";
 import type { OperatorResourceOptions } from "../resources/operator.js";
 import { ControllerClient } from "./client.js";
 import { Informers, keyOf } from "./informers.js";
@@ -16,9 +16,13 @@ import { ControllerMetrics } from "./metrics.js";
 import { HttpNodeApi, type NodeApi } from "./node-api.js";
 import { AvsSubscriptionReconciler } from "./avs.js";
 import { KeyShareReconciler, type NodeReports } from "./keyshare.js";
+import { Keystores } from "./keystores.js";
 import { OperatorReconciler } from "./operator.js";
 import type { Reconciler } from "./reconciler.js";
 import { WorkQueue } from "./workqueue.js";
+
+/** How long KeyShare changes are collected before their operator's Secret is updated. */
+const KEYSHARE_BATCH_MS = 250;
 
 export interface ControllerOptions extends OperatorResourceOptions {
   /** This instance (the pod name in a cluster): the Lease holder and Events' reporting instance. */
@@ -93,8 +97,11 @@ export class Controller {
     const enqueueKeySharesOf = (o: Operator) => {
       for (const ks of informers.keyShares.list(o.metadata?.namespace)) if (ks.spec.operatorRef.name === o.metadata?.name) keyShareQueue.add(keyOf(ks));
     };
-    const operators = new OperatorReconciler(this.kc, informers, client, nodeApi, reports, enqueueKeySharesOf, this.options, log.child({ reconciler: "operator" }));
-    const keyShares = new KeyShareReconciler(this.kc, informers, client, nodeApi, reports, log.child({ reconciler: "keyshare" }));
+    const keystores = new Keystores();
+    // A burst of KeyShare changes (a DKG's output, a migration) is one update of the operator's Secret, not one each.
+    const enqueueOperatorOf = (ks: KeyShare) => operatorQueue.addAfter(`${ks.metadata?.namespace}/${ks.spec.operatorRef.name}`, KEYSHARE_BATCH_MS);
+    const operators = new OperatorReconciler(informers, client, nodeApi, reports, keystores, enqueueKeySharesOf, this.options, log.child({ reconciler: "operator" }));
+    const keyShares = new KeyShareReconciler(this.kc, informers, client, nodeApi, reports, keystores, enqueueOperatorOf, log.child({ reconciler: "keyshare" }));
     const avsQueue = new WorkQueue();
     const avsSubscriptions = new AvsSubscriptionReconciler(informers, client, this.options);
     /** Owned objects wake their owner's reconciler. */
@@ -112,7 +119,7 @@ export class Controller {
       informers.keyShares.on(verb, (ks) => {
         keyShareQueue.add(keyOf(ks));
         // An operator's Secret of keystores and its share count follow its KeyShares.
-        operatorQueue.add(`${ks.metadata?.namespace}/${ks.spec.operatorRef.name}`);
+        enqueueOperatorOf(ks);
       });
       for (const owned of informers.owned) {
         owned.on(verb, (o) => {

@@ -3,7 +3,7 @@
  * every run computes the whole desired state from the caches and applies it, so it does not
  * matter which event (or restart) caused the run, and running it twice changes nothing.
  */
-import { ApiException, CoreV1Api, type KubeConfig, type KubernetesObject, type V1StatefulSet } from "@kubernetes/client-node";
+import { ApiException, type KubernetesObject, type V1StatefulSet } from "@kubernetes/client-node";
 import type { Logger } from "../../services/core/log/index.js";
 import { OperatorKind, type Condition, type KeyShare, type Operator } from "../api/v1alpha1.js";
 import { keySharesSecret, type LoadedKeyShare } from "../resources/keyshares.js";
@@ -12,6 +12,7 @@ import { FINALIZER, type ControllerClient } from "./client.js";
 import { setConditions, type Observation } from "./conditions.js";
 import { keyOf, splitKey, type Informers } from "./informers.js";
 import type { NodeReports } from "./keyshare.js";
+import type { Keystores } from "./keystores.js";
 import type { NodeApi, NodeReport } from "./node-api.js";
 import { statusChanged, type ReconcileResult } from "./reconciler.js";
 
@@ -19,21 +20,17 @@ import { statusChanged, type ReconcileResult } from "./reconciler.js";
 const OBSERVE_EVERY_MS = 30_000;
 
 export class OperatorReconciler {
-  private readonly core: CoreV1Api;
-
   constructor(
-    kc: KubeConfig,
     private readonly informers: Informers,
     private readonly client: ControllerClient,
     private readonly nodeApi: NodeApi,
     private readonly reports: NodeReports,
+    private readonly keystores: Keystores,
     /** Called when what an operator's node reports changed: its KeyShares' statuses follow it. */
     private readonly onReportChanged: (operator: Operator) => void,
     private readonly options: OperatorResourceOptions,
     private readonly log: Logger,
-  ) {
-    this.core = kc.makeApiClient(CoreV1Api);
-  }
+  ) {}
 
   async reconcile(key: string): Promise<ReconcileResult> {
     const { namespace, name } = splitKey(key);
@@ -50,7 +47,7 @@ export class OperatorReconciler {
     let applyError: unknown;
     try {
       for (const object of Object.values(operatorResources(operator, this.options))) await this.client.apply(object as KubernetesObject);
-      await this.client.apply(keySharesSecret(operator, await this.loadKeyShares(keyShares)));
+      await this.client.apply(keySharesSecret(operator, this.deliverable(keyShares)));
     } catch (error) {
       applyError = error;
     }
@@ -102,21 +99,16 @@ export class OperatorReconciler {
     this.onReportChanged(operator);
   }
 
-  /** The keystores of `keyShares`; a share whose Secret is missing is left out (its KeyShare reports it). */
-  private async loadKeyShares(keyShares: readonly KeyShare[]): Promise<LoadedKeyShare[]> {
-    const loaded: LoadedKeyShare[] = [];
-    for (const keyShare of keyShares) {
-      const ref = keyShare.spec.keystoreSecretRef;
-      const secret = await this.core.readNamespacedSecret({ namespace: keyShare.metadata!.namespace!, name: ref.name }).catch((error: unknown) => {
-        if (error instanceof ApiException && error.code === 404) return undefined;
-        throw error;
-      });
-      const keystore = secret?.data?.[ref.keystoreKey ?? "keystore.json"];
-      const password = secret?.data?.[ref.passwordKey ?? "password.txt"];
-      if (keystore === undefined || password === undefined) continue;
-      loaded.push({ keyShare, keystore: Buffer.from(keystore, "base64"), password: Buffer.from(password, "base64") });
-    }
-    return loaded;
+  /**
+   * The shares to put on the node: those whose keystore has been read, and only once they carry
+   * the finalizer, so that no share reaches a node without its slashing protection being exported
+   * on deletion. The others follow when the KeyShare reconciler has done both.
+   */
+  private deliverable(keyShares: readonly KeyShare[]): LoadedKeyShare[] {
+    return keyShares.flatMap((keyShare) => {
+      const keystore = keyShare.metadata?.finalizers?.includes(FINALIZER) ? this.keystores.get(keyOf(keyShare)) : undefined;
+      return keystore ? [{ keyShare, ...keystore }] : [];
+    });
   }
 
   private async recordTransitions(operator: Operator, before: readonly Condition[] | undefined, after: readonly Condition[]): Promise<void> {

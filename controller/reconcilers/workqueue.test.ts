@@ -70,4 +70,18 @@ describe("WorkQueue", () => {
     }, 1, () => undefined);
     expect(runs).toBe(2);
   });
+
+  it("lets a sooner delayed add overtake a later one", async () => {
+    const queue = new WorkQueue();
+    const start = Date.now();
+    queue.addAfter("ns/a", 60_000);
+    queue.addAfter("ns/a", 10);
+    let elapsed = 0;
+    await queue.run(async () => {
+      elapsed = Date.now() - start;
+      queue.shutDown();
+      return "done";
+    }, 1, () => undefined);
+    expect(elapsed).toBeLessThan(30_000);
+  });
 });

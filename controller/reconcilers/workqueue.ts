@@ -21,7 +21,7 @@ export class WorkQueue {
   /** Keys added while being processed: queued again when their processing ends. */
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, { timer: NodeJS.Timeout; due: number }>();
   private readonly waiting: (() => void)[] = [];
   private shuttingDown = false;
   private readonly baseDelayMs: number;
@@ -48,15 +48,21 @@ export class WorkQueue {
     this.waiting.shift()?.();
   }
 
-  /** Adds `key` after `ms`; an earlier pending delayed add of the same key wins. */
+  /** Adds `key` after `ms`, or sooner if it is already due sooner. */
   addAfter(key: string, ms: number): void {
-    if (this.shuttingDown || this.timers.has(key)) return;
+    if (this.shuttingDown) return;
+    const due = Date.now() + ms;
+    const pending = this.timers.get(key);
+    if (pending !== undefined) {
+      if (pending.due <= due) return;
+      clearTimeout(pending.timer);
+    }
     const timer = setTimeout(() => {
       this.timers.delete(key);
       this.add(key);
     }, ms);
     timer.unref();
-    this.timers.set(key, timer);
+    this.timers.set(key, { timer, due });
   }
 
   /** Runs `concurrency` workers until shutDown(); resolves when they have all stopped. */
@@ -86,7 +92,7 @@ export class WorkQueue {
   /** Stops taking work: workers finish their current key and return. */
   shutDown(): void {
     this.shuttingDown = true;
-    for (const timer of this.timers.values()) clearTimeout(timer);
+    for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     for (const wake of this.waiting.splice(0)) wake();
   }

@@ -1,0 +1,130 @@
+/**
+ * The controller under load: 1,000 KeyShares across 16 Operators created at once against a real
+ * kube-apiserver, timed until every KeyShare has its status and every Operator's node Secret
+ * holds all its shares. The controller runs as `nektar controller run` in its own process, so its
+ * peak memory is its own (VmHWM). The reference, measured in the same run, is the time the API
+ * server took to accept the creates themselves. Targets: <= 60 s and <= 300 MB.
+ *
+ * Needs the binaries of test/system/provision/kube.sh (`bash test/system/provision.sh kube`).
+ */
+import { ApiextensionsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, loadYaml, type V1CustomResourceDefinition } from "@kubernetes/client-node";
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { renderCrds } from "../controller/api/crds.js";
+import { examples } from "../controller/api/examples.js";
+import { GROUP, VERSION, type KeyShare, type Operator } from "../controller/api/v1alpha1.js";
+import { MANIFEST_KEY } from "../controller/resources/keyshares.js";
+import { startKubeApiServer } from "../test/system/kube/apiserver.js";
+import type { Benchmark } from "./index.js";
+import { printTable } from "./measure.js";
+
+const OPERATORS = 16;
+const KEY_SHARES = 1000;
+const IN_FLIGHT = 16;
+const NS = "bench";
+const TARGET_S = 60;
+const TARGET_MB = 300;
+
+export const controllerBench: Benchmark = {
+  name: "controller",
+  description: `${KEY_SHARES} KeyShares across ${OPERATORS} Operators created at once: time until reconciled, controller peak memory`,
+  async run() {
+    // The tool paths test/system/provision.sh recorded (the same loader the system tests use).
+    await import(new URL("../../test/system/env.js", import.meta.url).href);
+    if (!process.env.KUBE_APISERVER) {
+      console.log("skipped: no kube-apiserver; run `bash test/system/provision.sh kube` first");
+      return;
+    }
+    const kube = await startKubeApiServer();
+    const controller = spawn(
+      process.execPath,
+      [fileURLToPath(new URL("../../bin/nektar.js", import.meta.url)), "controller", "run", "--kubeconfig", kube.kubeconfigPath, "--namespace", "nektar-system", "--identity", "bench", "--node-image", "nektar:bench", "--probe-address", "127.0.0.1:0"],
+      { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, NEKTAR_LOG_LEVEL: "error" } },
+    );
+    try {
+      const kc = new KubeConfig();
+      kc.loadFromFile(kube.kubeconfigPath);
+      await installCrds(kc);
+      const core = kc.makeApiClient(CoreV1Api);
+      const custom = kc.makeApiClient(CustomObjectsApi);
+      for (const name of [NS, "nektar-system"]) await core.createNamespace({ body: { metadata: { name } } });
+      await waitFor(async () => (await kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ namespace: "nektar-system", name: "nektar-controller" })).spec?.holderIdentity === "bench", 30_000);
+
+      const operatorOf = (i: number) => `op-${i % OPERATORS}`;
+      const create = async (o: { apiVersion?: string; kind?: string; metadata?: { name?: string } }, plural: string) =>
+        custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural, body: { ...o, metadata: { ...o.metadata, namespace: NS } } });
+      const start = performance.now();
+      await inParallel(OPERATORS, IN_FLIGHT, (i) => create(examples.operator(operatorOf(i)), "operators"));
+      await inParallel(KEY_SHARES, IN_FLIGHT, async (i) => {
+        const name = `ks-${i}`;
+        await core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: `${name}-keystore` }, stringData: { "keystore.json": `{"share":${i}}`, "password.txt": "bench" } } });
+        await create(examples.keyShare(name, operatorOf(i), 1 + Math.floor(i / OPERATORS) % 4, i), "keyshares");
+      });
+      const createdS = (performance.now() - start) / 1000;
+
+      await waitFor(async () => converged(core, custom), 600_000);
+      const reconciledS = (performance.now() - start) / 1000;
+      const peakMb = peakRssMb(controller.pid!);
+      printTable(
+        ["what", "figure", "target"],
+        [
+          ["API server accepting the creates (reference)", `${createdS.toFixed(1)} s`, ""],
+          ["all reconciled, from the first create", `${reconciledS.toFixed(1)} s`, `<= ${TARGET_S} s`],
+          ["ratio to the reference", `${(reconciledS / createdS).toFixed(2)}x`, ""],
+          ["controller peak memory (VmHWM)", `${peakMb.toFixed(0)} MB`, `<= ${TARGET_MB} MB`],
+        ],
+      );
+    } finally {
+      controller.kill("SIGTERM");
+      await new Promise((resolve) => controller.once("exit", resolve));
+      await kube.stop();
+    }
+  },
+};
+
+/** Every KeyShare has a status for its generation, and every Operator's Secret holds all its shares. */
+async function converged(core: CoreV1Api, custom: CustomObjectsApi): Promise<boolean> {
+  const keyShares = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: "keyshares" })) as { items: KeyShare[] };
+  if (keyShares.items.length < KEY_SHARES || keyShares.items.some((ks) => ks.status?.observedGeneration !== ks.metadata?.generation)) return false;
+  const operators = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: "operators" })) as { items: Operator[] };
+  const expected = KEY_SHARES / OPERATORS;
+  if (operators.items.some((o) => (o.status?.keyShares ?? 0) < Math.floor(expected))) return false;
+  const secrets = await core.listNamespacedSecret({ namespace: NS, labelSelector: "app.kubernetes.io/component=keyshares" });
+  const delivered = secrets.items.reduce((sum, s) => sum + (JSON.parse(Buffer.from(s.data?.[MANIFEST_KEY] ?? "", "base64").toString() || "[]") as unknown[]).length, 0);
+  return delivered === KEY_SHARES;
+}
+
+async function installCrds(kc: KubeConfig): Promise<void> {
+  const api = kc.makeApiClient(ApiextensionsV1Api);
+  for (const { yaml } of renderCrds()) {
+    const crd = loadYaml<V1CustomResourceDefinition>(yaml);
+    await api.createCustomResourceDefinition({ body: crd });
+    await waitFor(async () => (await api.readCustomResourceDefinition({ name: crd.metadata!.name! })).status?.conditions?.some((c) => c.type === "Established" && c.status === "True") ?? false, 30_000);
+  }
+}
+
+/** Runs `task(0..count-1)` with at most `limit` in flight. */
+async function inParallel(count: number, limit: number, task: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: limit }, async () => {
+    while (next < count) await task(next++);
+  }));
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await condition().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms`);
+    await sleep(250);
+  }
+}
+
+/** Peak resident set of a process, from /proc (Linux). */
+function peakRssMb(pid: number): number {
+  const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!match) throw new Error(`no VmHWM for process ${pid}`);
+  return Number(match[1]) / 1024;
+}
