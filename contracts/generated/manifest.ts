@@ -34,7 +34,7 @@ export const manifest = {
     "src/interfaces/IDivETH.sol": "2915a4daf4d598e89423643432565e2daed761ce62019f0e5c3bd31e3710f629",
     "src/interfaces/IOperatorRegistry.sol": "639b243ecc1be14b504a90a5f344ce83cfc86c274afe5ff42b2e25658fbb0d53",
     "src/interfaces/ISlasher.sol": "39e2588e12ad01cfae4320c5da23af1c12c9412c6f59a41aeb5ea2cae3c00457",
-    "src/interfaces/IStakingPool.sol": "8392d8073d6bd2ca0260fb344e79709ef5688e3e0be75fb7444b1368262c3196",
+    "src/interfaces/IStakingPool.sol": "817b79f9b2845ab6522769adb376f629cb444c787eafa20a59084369b2760e4f",
     "src/interfaces/ITaskManager.sol": "9add4fea469bdacf2e9db12e593f5e33e50b4cd844ecb0f3ef39f3acc16816a4",
     "src/libraries/DepositSSZ.sol": "bdd41239089c80dd84158fc7b3cc21410b7d1a8d0cd9ff827cd091079e198d85",
     "src/libraries/History.sol": "7af01f515c7a2e5dd67cf668043b57c6f4ded9571351f16457451756e98823cc",

@@ -7,7 +7,7 @@ import { g1FromPublicKey } from "../client/index.js";
 import type { NektarContracts } from "../client/index.js";
 import { WITHDRAWAL_DELAY_BLOCKS, deployFixture, makeOperator, operatorKey, registerAVS, slashingParams, taskParams } from "./fixture.js";
 import type { Fixture, Operator } from "./fixture.js";
-import { expectRevert } from "./helpers.js";
+import { SETUP_TIMEOUT_MS, expectRevert } from "./helpers.js";
 
 const INFINITY = { xHi: 0n, xLo: 0n, yHi: 0n, yLo: 0n };
 
@@ -28,7 +28,7 @@ describe("AVSDirectory", () => {
     creator = await (await f.anvil.signer(15)).getAddress();
     ops = [];
     for (const i of [1, 2, 3]) ops.push(await makeOperator(f, i, { stake: parseEther(String(i * 10)) }));
-  });
+  }, SETUP_TIMEOUT_MS);
   afterAll(async () => {
     await f?.anvil.stop();
   });

@@ -14,7 +14,7 @@ import type { Anvil } from "../anvil.js";
 import { POP_DST, SIGNATURE_DST, g1FromPublicKey, g2FromSignature, proofOfPossession } from "../client/bls.js";
 import { BLS12381HarnessAbi, BLS12381HarnessBytecode } from "../generated/index.js";
 import type { BLS12381Harness } from "../generated/index.js";
-import { deploy } from "./helpers.js";
+import { SETUP_TIMEOUT_MS, deploy } from "./helpers.js";
 
 const WORD = 1n << 256n;
 const MESSAGES = [new Uint8Array(0), toUtf8Bytes("abc"), new Uint8Array(32).fill(7), randomBytes(300)];
@@ -30,7 +30,7 @@ describe("BLS12381 library", () => {
   beforeAll(async () => {
     anvil = await startAnvil();
     bls = await deploy<BLS12381Harness>(await anvil.signer(0), BLS12381HarnessAbi, BLS12381HarnessBytecode);
-  });
+  }, SETUP_TIMEOUT_MS);
   afterAll(async () => {
     await anvil?.stop();
   });

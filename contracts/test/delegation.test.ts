@@ -6,7 +6,7 @@ import { events } from "../client/index.js";
 import type { DelegationManagerEvents, NektarContracts } from "../client/index.js";
 import { WITHDRAWAL_DELAY_BLOCKS, deployFixture, makeOperator } from "./fixture.js";
 import type { Fixture, Operator } from "./fixture.js";
-import { expectRevert } from "./helpers.js";
+import { SETUP_TIMEOUT_MS, expectRevert } from "./helpers.js";
 
 describe("DelegationManager", () => {
   let f: Fixture;
@@ -21,7 +21,7 @@ describe("DelegationManager", () => {
     alice = await f.as(10);
     bob = await f.as(11);
     aliceAddress = await (await f.anvil.signer(10)).getAddress();
-  });
+  }, SETUP_TIMEOUT_MS);
   afterAll(async () => {
     await f?.anvil.stop();
   });

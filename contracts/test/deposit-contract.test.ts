@@ -7,7 +7,7 @@ import { startAnvil } from "../anvil.js";
 import type { Anvil } from "../anvil.js";
 import { DepositContractAbi, DepositContractBytecode } from "../generated/index.js";
 import type { DepositContract } from "../generated/index.js";
-import { deploy, expectRevert } from "./helpers.js";
+import { SETUP_TIMEOUT_MS, deploy, expectRevert } from "./helpers.js";
 
 function randomDeposit(amountGwei: number): { pubkey: Uint8Array; withdrawalCredentials: Uint8Array; amount: number; signature: Uint8Array } {
   return { pubkey: randomBytes(48), withdrawalCredentials: randomBytes(32), amount: amountGwei, signature: randomBytes(96) };
@@ -20,7 +20,7 @@ describe("DepositContract", () => {
   beforeAll(async () => {
     anvil = await startAnvil();
     deposit = await deploy<DepositContract>(await anvil.signer(0), DepositContractAbi, DepositContractBytecode);
-  });
+  }, SETUP_TIMEOUT_MS);
   afterAll(async () => {
     await anvil?.stop();
   });

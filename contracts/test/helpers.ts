@@ -35,3 +35,6 @@ export async function expectRevert(action: Promise<unknown>, name: string): Prom
   expect(decoded?.name ?? `undecoded revert: ${caught.shortMessage} ${caught.data}`).toBe(name);
   return [...(decoded?.args ?? [])];
 }
+
+/** Starting anvil, deploying and registering operators takes seconds; more on a busy machine. */
+export const SETUP_TIMEOUT_MS = 120_000;

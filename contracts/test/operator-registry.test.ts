@@ -6,14 +6,14 @@ import { events, g1FromPublicKey, g2FromSignature, operatorIdOf, proofOfPossessi
 import type { OperatorRegistryEvents } from "../client/index.js";
 import { deployFixture, operatorKey } from "./fixture.js";
 import type { Fixture } from "./fixture.js";
-import { expectRevert } from "./helpers.js";
+import { SETUP_TIMEOUT_MS, expectRevert } from "./helpers.js";
 
 describe("OperatorRegistry", () => {
   let f: Fixture;
 
   beforeAll(async () => {
     f = await deployFixture();
-  });
+  }, SETUP_TIMEOUT_MS);
   afterAll(async () => {
     await f?.anvil.stop();
   });

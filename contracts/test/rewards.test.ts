@@ -6,7 +6,7 @@ import { buildRewardsTree, events } from "../client/index.js";
 import type { NektarContracts, RewardsDistributorEvents } from "../client/index.js";
 import { deployFixture } from "./fixture.js";
 import type { Fixture } from "./fixture.js";
-import { expectRevert } from "./helpers.js";
+import { SETUP_TIMEOUT_MS, expectRevert } from "./helpers.js";
 
 describe("RewardsDistributor", () => {
   let f: Fixture;
@@ -20,7 +20,7 @@ describe("RewardsDistributor", () => {
     const deployer = await f.deployer.getAddress();
     await (await submitter.stakingPool.deposit(deployer, { value: parseEther("100") })).wait();
     await (await submitter.divETH.approve(submitter.rewardsDistributor.target, parseEther("100"))).wait();
-  });
+  }, SETUP_TIMEOUT_MS);
   afterAll(async () => {
     await f?.anvil.stop();
   });

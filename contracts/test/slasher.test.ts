@@ -9,7 +9,7 @@ import { aggregateResponse, challengeResponse, createTask, events, g2FromSignatu
 import type { SlasherEvents, Task } from "../client/index.js";
 import { ARBITER, TASK_WINDOWS, avsWithOperators, deployFixture, slashingParams } from "./fixture.js";
 import type { AVSSetup, Fixture, Operator } from "./fixture.js";
-import { expectRevert } from "./helpers.js";
+import { SETUP_TIMEOUT_MS, expectRevert } from "./helpers.js";
 
 const ETH = (n: number): bigint => parseEther(String(n));
 const result = (text: string): string => keccak256(toUtf8Bytes(text));
@@ -29,7 +29,7 @@ describe("Slasher", () => {
       slashing: slashingParams({ vetoCommittee: vetoers, vetoThreshold: 2 }),
     });
     ops = avs.operators;
-  });
+  }, SETUP_TIMEOUT_MS);
   afterAll(async () => {
     await f?.anvil.stop();
   });

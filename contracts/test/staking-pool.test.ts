@@ -15,7 +15,7 @@ import { depositDataEntry, depositMessage, depositSigningRoot, eth1WithdrawalCre
 import { fromHex } from "../../services/core/hex.js";
 import { NETWORK, deployFixture, makeOperator } from "./fixture.js";
 import type { Fixture, Operator } from "./fixture.js";
-import { expectRevert } from "./helpers.js";
+import { SETUP_TIMEOUT_MS, expectRevert } from "./helpers.js";
 
 /** Deposit data for a fresh validator key as the DKG would output it (a threshold signature is an ordinary one). */
 function dkgDeposit(seed: number, pool: string, forkVersion = NETWORK.genesisForkVersion) {
@@ -45,7 +45,7 @@ describe("StakingPool", () => {
     cluster.sort((a, b) => (a.address.toLowerCase() < b.address.toLowerCase() ? -1 : 1));
     staker = await f.as(10);
     stakerAddress = await (await f.anvil.signer(10)).getAddress();
-  });
+  }, SETUP_TIMEOUT_MS);
   afterAll(async () => {
     await f?.anvil.stop();
   });

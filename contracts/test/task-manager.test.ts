@@ -21,7 +21,7 @@ import {
 import type { Mined, NektarContracts, Task, TaskCreated } from "../client/index.js";
 import { AVS_OWNER, TASK_WINDOWS, WITHDRAWAL_DELAY_BLOCKS, avsWithOperators, deployFixture, makeOperator } from "./fixture.js";
 import type { AVSSetup, Fixture, Operator } from "./fixture.js";
-import { expectRevert } from "./helpers.js";
+import { SETUP_TIMEOUT_MS, expectRevert } from "./helpers.js";
 
 const ETH = (n: number): bigint => parseEther(String(n));
 const result = (text: string): string => keccak256(toUtf8Bytes(text));
@@ -39,7 +39,7 @@ describe("TaskManager", () => {
     avs = await avsWithOperators(f, [ETH(10), ETH(10), ETH(10), ETH(10), ETH(5), ETH(5)]);
     ops = avs.operators;
     members = [...ops];
-  });
+  }, SETUP_TIMEOUT_MS);
   afterAll(async () => {
     await f?.anvil.stop();
   });

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.30;
 
-import {G1Point, G2Point} from "../bls/BLS12381.sol";
 import {IDivETH} from "./IDivETH.sol";
 
 /// The liquid staking pool: ETH in, divETH out, 32 ETH per distributed validator.
