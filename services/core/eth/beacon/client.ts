@@ -135,7 +135,7 @@ export class BeaconClient {
     };
   }
 
-  /** The chain's configuration and preset, as the node's strings (`SECONDS_PER_SLOT: "12"`); see `forkAtEpoch`. */
+  /** The chain's configuration and preset, as the node's strings (`SECONDS_PER_SLOT: "12"`); `network()` reads the fork schedule from it. */
   async spec(): Promise<Record<string, string>> {
     const data = record(await this.data("GET", "/eth/v1/config/spec"), "config/spec");
     return Object.fromEntries(Object.entries(data).map(([key, value]) => [key, String(value)]));
