@@ -35,9 +35,9 @@ function thresholdSigns(results: readonly CeremonyResult[], ids: readonly number
 function tampered(network: CeremonyNetwork, alter: (to: number, message: Envelope) => Envelope | undefined): CeremonyNetwork {
   return {
     receive: (handler) => network.receive(handler),
-    send: async <K extends MessageKind>(to: number, kind: K, body: Messages[K]) => {
+    send: async <K extends MessageKind>(to: number, kind: K, body: Messages[K], timeoutMs: number) => {
       const message = alter(to, { kind, body } as Envelope);
-      if (message !== undefined) await network.send(to, message.kind, message.body as Messages[K]);
+      if (message !== undefined) await network.send(to, message.kind, message.body as Messages[K], timeoutMs);
     },
   };
 }

@@ -238,7 +238,7 @@ class Ceremony {
   private async connect(): Promise<void> {
     this.enter("connect");
     const deadline = performance.now() + this.timeouts.connectMs;
-    const waiting = () => this.others.filter((i) => this.inbox.first("hello", i) === undefined);
+    const waiting = () => this.others.filter((i) => this.inbox.get("hello", i) === undefined);
     let heard = 0;
     for (;;) {
       this.checkHellos();
@@ -251,7 +251,7 @@ class Ceremony {
       if (performance.now() >= deadline || this.opts.signal?.aborted) {
         throw this.fail(`not every operator is up and running this ceremony; no answer from ${this.names(missing)} within ${seconds(this.timeouts.connectMs)}`, missing);
       }
-      for (const i of missing) this.opts.network.send(i, "hello", { ceremony: this.id, ack: false }).catch(() => undefined);
+      for (const i of missing) this.opts.network.send(i, "hello", { ceremony: this.id, ack: false }, HELLO_INTERVAL_MS).catch(() => undefined);
       await this.inbox.until(() => waiting().length < missing.length, Math.min(deadline, performance.now() + HELLO_INTERVAL_MS), this.opts.signal);
     }
   }
@@ -289,8 +289,8 @@ class Ceremony {
     this.enter("verify");
     const offsets = Array.from({ length: Math.ceil(this.validators / DEAL_CHUNK) }, (_, c) => c * DEAL_CHUNK);
     const otherDealers = this.dealers.filter((i) => i !== this.self);
-    const chunksOf = (i: number) => (i === this.self ? this.ownDeal : offsets.map((offset) => this.inbox.all("deal", i).find((d) => d.offset === offset)));
-    const missing = () => otherDealers.filter((i) => chunksOf(i).includes(undefined) || this.inbox.first("shares", i) === undefined);
+    const chunksOf = (i: number) => (i === this.self ? this.ownDeal : offsets.map((offset) => this.inbox.get("deal", i, offset)));
+    const missing = () => otherDealers.filter((i) => chunksOf(i).includes(undefined) || this.inbox.get("shares", i) === undefined);
     await this.waitFor(missing, "no deal (commitments and shares)");
 
     const complaints: number[] = [];
@@ -310,7 +310,7 @@ class Ceremony {
     for (const i of findInvalidPossessions(possessions)) this.disqualify(i, "invalid proof of possession");
     for (const i of otherDealers) {
       if (this.disqualified.has(i)) continue;
-      const shares = this.parseShares(this.inbox.first("shares", i)!.shares);
+      const shares = this.parseShares(this.inbox.get("shares", i)!.shares);
       if (shares === undefined) complaints.push(i);
       else this.received.set(i, shares);
     }
@@ -336,11 +336,11 @@ class Ceremony {
 
   private async justify(dealing: Dealing | undefined): Promise<void> {
     this.enter("justify");
-    await this.waitFor(() => this.others.filter((k) => this.inbox.first("complaints", k) === undefined), "no complaints message");
+    await this.waitFor(() => this.others.filter((k) => this.inbox.get("complaints", k) === undefined), "no complaints message");
 
     // Everyone must have seen the same deals: the hashes would differ if a dealer equivocated.
     for (const k of this.others) {
-      const { deals } = this.inbox.first("complaints", k)!;
+      const { deals } = this.inbox.get("complaints", k)!;
       const differ = this.dealers.filter((i) => deals[i] === undefined || !equal(deals[i]!, this.deals.get(i)!.hash));
       if (differ.length > 0) {
         throw this.fail(
@@ -353,7 +353,7 @@ class Ceremony {
     // Complaints against dealers still in the running, each to be answered by the dealer.
     const pending: [dealer: number, receiver: number][] = [];
     for (const k of this.def.operators.keys()) {
-      const against = k === this.self ? this.ownComplaints : this.inbox.first("complaints", k)!.against;
+      const against = k === this.self ? this.ownComplaints : this.inbox.get("complaints", k)!.against;
       for (const i of new Set(against)) {
         if (i !== k && this.dealers.includes(i) && !this.disqualified.has(i)) pending.push([i, k]);
       }
@@ -368,7 +368,7 @@ class Ceremony {
         void this.broadcast("justification", { receiver: k, shares: shares.map(toBytes32) }, deadline);
       }
     }
-    const find = (i: number, k: number) => this.inbox.all("justification", i).find((j) => j.receiver === k);
+    const find = (i: number, k: number) => this.inbox.get("justification", i, k);
     const unanswered = () => pending.filter(([i, k]) => i !== this.self && find(i, k) === undefined);
     const answered = await this.inbox.until(() => unanswered().length === 0, performance.now() + this.timeouts.phaseMs, this.opts.signal);
     if (!answered) this.log.warn({ dealers: this.names(unanswered().map(([i]) => i)) }, "complaints left unanswered");
@@ -442,10 +442,10 @@ class Ceremony {
     const roots = messages.map((m) => depositSigningRoot(m, fork));
     const signatures = roots.map((root, v) => signPartial({ id: this.self + 1, value: keys.shares[v]! }, root).signature.toBytes(false));
     void this.broadcast("partials", { qualified: keys.qualified, signatures }, performance.now() + this.timeouts.phaseMs);
-    await this.waitFor(() => this.others.filter((k) => this.inbox.first("partials", k) === undefined), "no partial signatures");
+    await this.waitFor(() => this.others.filter((k) => this.inbox.get("partials", k) === undefined), "no partial signatures");
 
     for (const k of this.others) {
-      const theirs = this.inbox.first("partials", k)!.qualified;
+      const theirs = this.inbox.get("partials", k)!.qualified;
       if (theirs.join() !== keys.qualified.join()) {
         throw this.fail(
           `${this.name(k)} qualified dealers ${this.names(theirs)}, this node ${this.names(keys.qualified)}: the operators saw different complaints or justifications`,
@@ -455,7 +455,7 @@ class Ceremony {
     }
     let recovered: Signature[];
     try {
-      const partials = this.def.operators.map((_, k) => ({ id: k + 1, signatures: k === this.self ? signatures : this.inbox.first("partials", k)!.signatures }));
+      const partials = this.def.operators.map((_, k) => ({ id: k + 1, signatures: k === this.self ? signatures : this.inbox.get("partials", k)!.signatures }));
       const result = recoverSignatures(roots, keys.keys, keys.publicShares, partials, this.t);
       if (result.faulty.length > 0) this.log.warn({ operators: this.names(result.faulty.map((id) => id - 1)) }, "invalid partial deposit signatures");
       recovered = result.signatures;
@@ -489,8 +489,11 @@ class Ceremony {
     };
     const hash = lockHash(unsigned);
     const signature = await signLockHash(hash, this.opts.identity);
-    void this.broadcast("lockSignature", { lockHash: hash, signature }, performance.now() + this.timeouts.phaseMs);
-    await this.waitFor(() => this.others.filter((k) => this.inbox.first("lockSignature", k) === undefined), "no lock signature");
+    // Awaited: a node that is done stops its host, which must not cut off its signature.
+    await Promise.all([
+      this.broadcast("lockSignature", { lockHash: hash, signature }, performance.now() + this.timeouts.phaseMs),
+      this.waitFor(() => this.others.filter((k) => this.inbox.get("lockSignature", k) === undefined), "no lock signature"),
+    ]);
 
     const signatures: string[] = [];
     for (const [k, op] of this.def.operators.entries()) {
@@ -498,7 +501,7 @@ class Ceremony {
         signatures.push(toHex(signature));
         continue;
       }
-      const theirs = this.inbox.first("lockSignature", k)!;
+      const theirs = this.inbox.get("lockSignature", k)!;
       if (!equal(theirs.lockHash, hash)) throw this.fail(`${op.name} made a different lock (hash ${toHex(theirs.lockHash)}, this node ${toHex(hash)})`, [op.name]);
       if (!(await verifyLockSignature(hash, op.peerId, theirs.signature))) throw this.fail(`${op.name}'s lock signature does not verify`, [op.name]);
       signatures.push(toHex(theirs.signature));
@@ -511,18 +514,17 @@ class Ceremony {
 
   private onMessage(from: number, message: Envelope): void {
     if (from === this.self || from < 0 || from >= this.n) return;
-    if (!this.inbox.put(from, message) && message.kind !== "hello") {
-      this.log.debug({ from: this.name(from), kind: message.kind }, "dropped a message beyond the per-operator limit");
-    }
+    const key = message.kind === "deal" ? message.body.offset : message.kind === "justification" ? message.body.receiver : 0;
+    this.inbox.put(from, message, key);
     if (message.kind === "hello" && !message.body.ack) {
-      this.opts.network.send(from, "hello", { ceremony: this.id, ack: true }).catch(() => undefined);
+      this.opts.network.send(from, "hello", { ceremony: this.id, ack: true }, HELLO_INTERVAL_MS).catch(() => undefined);
     }
   }
 
   /** A peer running another ceremony (other definition or lock) is a mistake to report at once. */
   private checkHellos(): void {
     const foreign = this.others.filter((i) => {
-      const hello = this.inbox.first("hello", i);
+      const hello = this.inbox.get("hello", i);
       return hello !== undefined && !equal(hello.ceremony, this.id);
     });
     if (foreign.length > 0) {
@@ -555,7 +557,7 @@ class Ceremony {
   ): Promise<void> {
     for (let delay = 100; ; delay = Math.min(2 * delay, 2_000)) {
       try {
-        await this.opts.network.send(to, kind, body);
+        await this.opts.network.send(to, kind, body, Math.max(1_000, Math.ceil(deadline - performance.now())));
         return;
       } catch (err) {
         if (this.opts.signal?.aborted || performance.now() + delay >= deadline) {
@@ -660,7 +662,7 @@ class Ceremony {
   private report(): void {
     this.opts.onProgress?.({
       phase: this.phase,
-      peersReady: this.others.filter((i) => this.inbox.first("hello", i) !== undefined).length,
+      peersReady: this.others.filter((i) => this.inbox.get("hello", i) !== undefined).length,
       peers: this.n - 1,
       validatorsDone: this.validatorsDone,
       validators: this.validators,

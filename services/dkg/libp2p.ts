@@ -1,6 +1,6 @@
 /**
- * A ceremony's network over the cluster's libp2p host: one one-way protocol per message kind
- * (messages.ts), operators named by their index in the definition the host was made from. The
+ * A ceremony's network over the cluster's libp2p host: one protocol per message kind, each
+ * message acknowledged (messages.ts), operators named by their index in the definition the host was made from. The
  * host admits only the definition's operators, encrypts every stream (noise) and bounds and
  * rate-limits every message.
  */
@@ -16,14 +16,18 @@ export class ClusterHostNetwork implements CeremonyNetwork {
 
   /** Registers the ceremony's protocols on `host`, which must not be started yet. */
   constructor(private readonly host: ClusterHost) {
-    const serve = <K extends MessageKind>(kind: K) => host.handle(PROTOCOLS[kind], (body: Messages[K], from) => this.deliver(from.index, { kind, body } as Envelope));
+    const serve = <K extends MessageKind>(kind: K) =>
+      host.handle(PROTOCOLS[kind], (body: Messages[K], from) => {
+        this.deliver(from.index, { kind, body } as Envelope);
+        return true;
+      });
     for (const kind of Object.keys(PROTOCOLS) as MessageKind[]) serve(kind);
   }
 
-  async send<K extends MessageKind>(to: number, kind: K, body: Messages[K]): Promise<void> {
+  async send<K extends MessageKind>(to: number, kind: K, body: Messages[K], timeoutMs: number): Promise<void> {
     const peer = this.host.operators[to];
     if (peer === undefined) throw new Error(`no operator ${to} in the cluster`);
-    await this.host.send(peer.peerId, PROTOCOLS[kind], body);
+    await this.host.send(peer.peerId, PROTOCOLS[kind], body, { timeoutMs });
   }
 
   receive(handler: Handler): void {

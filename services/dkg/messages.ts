@@ -2,7 +2,7 @@
  * What the operators of a ceremony say to each other, as SSZ (like everything nektar sends):
  * one libp2p protocol per message, each with its size bound.
  *
- *     hello          everyone -> everyone  which ceremony this node runs; ack answers a hello
+ *     hello          everyone -> everyone  which ceremony this node runs (ack: in answer to one)
  *     deal           dealer -> everyone    Feldman commitments and proofs, in chunks of validators
  *     shares         dealer -> receiver    the receiver's shares, for every validator (encrypted
  *                                          by the noise channel; never broadcast)
@@ -126,15 +126,20 @@ const PROTOCOL_NAMES: { [K in MessageKind]: string } = {
   lockSignature: "dkg/lock-signature",
 };
 
+/** What a receiver answers every message with: it has it. */
+export const AckType = new BooleanType();
+
 /**
- * The one-way libp2p protocol of each kind. A message may be as large as its type allows (a deal
- * chunk of 64-operator commitments is ~800 KB, partials for 10,000 validators ~1.9 MB), which
- * stays under the codec's hard limit; everything is rate-limited at the codec's default.
+ * The libp2p protocol of each kind: a request answered by an ack, so a sender knows the message
+ * arrived (and a node that is done may stop its host without cutting off what it sent last). A
+ * message may be as large as its type allows (a deal chunk of 64-operator commitments is
+ * ~1 MB, partials for 10,000 validators ~1.9 MB), under the codec's hard limit; everything is
+ * rate-limited at the codec's default.
  */
-export const PROTOCOLS: { [K in MessageKind]: Protocol<Messages[K], void> } = Object.fromEntries(
+export const PROTOCOLS: { [K in MessageKind]: Protocol<Messages[K], boolean> } = Object.fromEntries(
   (Object.keys(MESSAGE_TYPES) as MessageKind[]).map((kind) => {
     const request = MESSAGE_TYPES[kind] as Type<unknown>;
     if (request.maxSize > HARD_MAX_BYTES) throw new Error(`dkg ${kind}: maximum size ${request.maxSize} exceeds the codec's ${HARD_MAX_BYTES}`);
-    return [kind, defineProtocol({ name: PROTOCOL_NAMES[kind], version: "1.0.0", request, maxRequestBytes: request.maxSize })];
+    return [kind, defineProtocol({ name: PROTOCOL_NAMES[kind], version: "1.0.0", request, maxRequestBytes: request.maxSize, response: AckType })];
   }),
-) as { [K in MessageKind]: Protocol<Messages[K], void> };
+) as { [K in MessageKind]: Protocol<Messages[K], boolean> };

@@ -3,14 +3,15 @@
  * receive every message sent to this one. Operators are named by their index in the
  * definition. libp2p.ts implements it over the ClusterHost, memory.ts in memory for unit tests.
  *
- * Delivery is at most once and may fail: the ceremony retries sends until a phase's deadline and
- * names, on timeout, the operators it did not hear from.
+ * A send may fail, and a failed one may still have arrived: the ceremony retries until a phase's
+ * deadline, receivers ignore repeats, and whoever waits in vain names the operators it did not
+ * hear from.
  */
 import type { Envelope, MessageKind, Messages } from "./messages.js";
 
 export interface CeremonyNetwork {
-  /** Resolves once the message is on its way to operator `to`; rejects if it cannot be sent now. */
-  send<K extends MessageKind>(to: number, kind: K, body: Messages[K]): Promise<void>;
+  /** Resolves once operator `to` has the message; rejects if that cannot be known within `timeoutMs`. */
+  send<K extends MessageKind>(to: number, kind: K, body: Messages[K], timeoutMs: number): Promise<void>;
   /**
    * Sets the one receiver of incoming messages. A network keeps what arrives before it is set
    * and hands it over then, so no early message of a faster peer is lost.
@@ -19,35 +20,32 @@ export interface CeremonyNetwork {
 }
 
 /**
- * The messages a ceremony has received, by kind and sender, up to a bound per sender (the rest
- * are dropped: a peer cannot make this node buffer without limit), and a way to wait for some.
+ * The messages a ceremony has received, by kind and sender. Each message has a key within its
+ * kind (a deal chunk its offset, a justification its complainant); a repeat of a key is
+ * ignored, the first one counts, and a sender gets at most `keys[kind]` keys (default 1), so no
+ * peer can make this node buffer without limit.
  */
 export class Inbox {
-  private readonly messages = new Map<MessageKind, Map<number, unknown[]>>();
+  private readonly messages = new Map<MessageKind, Map<number, Map<number, unknown>>>();
   private readonly waiters = new Set<() => void>();
 
-  /** `limits`: how many messages of each kind one sender may have buffered. */
-  constructor(private readonly limits: { readonly [K in MessageKind]?: number }) {}
+  constructor(private readonly keys: { readonly [K in MessageKind]?: number }) {}
 
-  /** Keeps the message unless its sender is over the limit; returns whether it was kept. */
-  put(from: number, message: Envelope): boolean {
+  /** Keeps the message if its key is new and within the sender's bound; returns whether it did. */
+  put(from: number, message: Envelope, key: number): boolean {
     let bySender = this.messages.get(message.kind);
     if (bySender === undefined) this.messages.set(message.kind, (bySender = new Map()));
-    let list = bySender.get(from);
-    if (list === undefined) bySender.set(from, (list = []));
-    if (list.length >= (this.limits[message.kind] ?? 1)) return false;
-    list.push(message.body);
+    let byKey = bySender.get(from);
+    if (byKey === undefined) bySender.set(from, (byKey = new Map()));
+    if (byKey.has(key) || byKey.size >= (this.keys[message.kind] ?? 1)) return false;
+    byKey.set(key, message.body);
     for (const wake of this.waiters) wake();
     return true;
   }
 
-  /** What `from` sent of `kind`, in arrival order. */
-  all<K extends MessageKind>(kind: K, from: number): Messages[K][] {
-    return (this.messages.get(kind)?.get(from) ?? []) as Messages[K][];
-  }
-
-  first<K extends MessageKind>(kind: K, from: number): Messages[K] | undefined {
-    return this.all(kind, from)[0];
+  /** What `from` sent of `kind`, by key. */
+  get<K extends MessageKind>(kind: K, from: number, key = 0): Messages[K] | undefined {
+    return this.messages.get(kind)?.get(from)?.get(key) as Messages[K] | undefined;
   }
 
   /**
