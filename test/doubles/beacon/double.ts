@@ -429,6 +429,11 @@ export class BeaconDouble {
         handle: (_m, _q, body, request) => this.record(request, "POST /eth/v1/validator/beacon_committee_subscriptions", array(body, "subscriptions")),
       },
       {
+        method: "POST",
+        pattern: /^\/eth\/v1\/validator\/sync_committee_subscriptions$/,
+        handle: (_m, _q, body, request) => this.record(request, "POST /eth/v1/validator/sync_committee_subscriptions", array(body, "subscriptions")),
+      },
+      {
         method: "GET",
         pattern: /^\/eth\/v1\/validator\/attestation_data$/,
         handle: (_m, query) =>

@@ -57,6 +57,19 @@ describe("a Lodestar 1.5.1 dev chain through the Beacon API client", () => {
     expect(toHex(validators[0]!.validator.pubkey)).toBe(toHex(interopSecretKey(6).toPublicKey().toBytes()));
   });
 
+  it("serves proposer and sync committee duties, and takes a sync committee subscription", async () => {
+    const proposers = await client.proposerDuties(0);
+    expect(proposers.duties.map((d) => d.slot)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    for (const duty of proposers.duties) {
+      expect(toHex(duty.pubkey)).toBe(toHex(interopSecretKey(duty.validatorIndex).toPublicKey().toBytes()));
+    }
+    // Minimal preset: a sync committee of 32 drawn from 8 validators holds each several times.
+    const sync = await client.syncDuties(0, [6, 7]);
+    expect(sync.map((d) => d.validatorIndex)).toEqual([6, 7]);
+    expect(sync[0]!.validatorSyncCommitteeIndices.length).toBeGreaterThan(0);
+    await client.subscribeToSyncCommittees([{ validatorIndex: 6, syncCommitteeIndices: sync[0]!.validatorSyncCommitteeIndices, untilEpoch: 8 }]);
+  });
+
   it("streams head events as blocks arrive", async () => {
     const abort = new AbortController();
     // Slots whose proposer is validator 6 or 7 (ours, idle here) have no block and no event.

@@ -122,6 +122,10 @@ describe("BeaconClient against the beacon double (Altair: v1 shapes)", () => {
       },
     ]);
     await client.subscribeToBeaconCommittees([{ validatorIndex: 2, committeeIndex: 0, committeesAtSlot: 1, slot: 10, isAggregator: true }]);
+    await client.subscribeToSyncCommittees([{ validatorIndex: 2, syncCommitteeIndices: [2], untilEpoch: 8 }]);
+    expect(double.submitted("POST /eth/v1/validator/sync_committee_subscriptions")).toEqual([
+      [{ validator_index: "2", sync_committee_indices: ["2"], until_epoch: "8" }],
+    ]);
     expect(double.submissions.map((s) => s.endpoint)).toEqual(
       expect.arrayContaining([
         "POST /eth/v1/beacon/pool/sync_committees",

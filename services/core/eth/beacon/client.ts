@@ -287,6 +287,18 @@ export class BeaconClient {
     );
   }
 
+  /** Asks the node to join the sync committee subnets of these validators until `untilEpoch` (exclusive). */
+  async subscribeToSyncCommittees(subscriptions: readonly { validatorIndex: number; syncCommitteeIndices: readonly number[]; untilEpoch: number }[]): Promise<void> {
+    await this.submit(
+      "/eth/v1/validator/sync_committee_subscriptions",
+      subscriptions.map((s) => ({
+        validator_index: String(s.validatorIndex),
+        sync_committee_indices: s.syncCommitteeIndices.map(String),
+        until_epoch: String(s.untilEpoch),
+      })),
+    );
+  }
+
   // --- attestations and aggregates ---
 
   /** Pre-Electra the committee index is part of the data; from Electra on it is 0 and the committee is in committee_bits. */
