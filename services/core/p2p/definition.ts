@@ -29,7 +29,7 @@ import { Value } from "@sinclair/typebox/value";
 import { NektarError } from "../errors.js";
 import { parseExecutionAddress } from "../eth/deposit.js";
 import { fromHex, toHex } from "../hex.js";
-import { writeFileAtomic } from "./files.js";
+import { writeFileAtomic } from "../store/files.js";
 import type { Identity } from "./identity.js";
 
 export const DEFINITION_VERSION = "nektar/cluster-definition/v1";
@@ -295,5 +295,5 @@ export async function readDefinitionFile(path: string): Promise<ClusterDefinitio
 
 /** Writes atomically; `overwrite: false` refuses to replace an existing file. */
 export async function writeDefinitionFile(path: string, def: ClusterDefinition, opts: { overwrite: boolean }): Promise<void> {
-  await writeFileAtomic(path, JSON.stringify(def, null, 2) + "\n", { mode: 0o644, overwrite: opts.overwrite, what: "cluster definition" });
+  await writeFileAtomic(path, JSON.stringify(def, null, 2) + "\n", { mode: 0o644, overwrite: opts.overwrite, what: `cluster definition ${path}` });
 }

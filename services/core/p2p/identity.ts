@@ -13,7 +13,7 @@ import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { NektarError } from "../errors.js";
 import { fromHex, toHex } from "../hex.js";
-import { writeFileAtomic } from "./files.js";
+import { writeFileAtomic } from "../store/files.js";
 
 export interface Identity {
   readonly privateKey: Secp256k1PrivateKey;
@@ -37,7 +37,7 @@ export function identityFromSecret(secret: Uint8Array, what: string): Identity {
 /** Generates an identity and writes its key file; refuses to replace an existing file. */
 export async function createIdentityFile(path: string): Promise<Identity> {
   const identity = generateIdentity();
-  await writeFileAtomic(path, toHex(identity.privateKey.raw) + "\n", { mode: 0o600, overwrite: false, what: "identity key file" });
+  await writeFileAtomic(path, toHex(identity.privateKey.raw) + "\n", { mode: 0o600, overwrite: false, what: `identity key file ${path}` });
   return identity;
 }
 

@@ -3,7 +3,7 @@
  * a half-written output folder that looks complete.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readdir, rename, rm, rmdir, unlink } from "node:fs/promises";
+import { link, mkdir, open, readdir, rename, rm, rmdir, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { NektarError } from "../errors.js";
 
@@ -12,6 +12,8 @@ export interface WriteOptions {
   mode?: number;
   /** Names the file in errors, e.g. "keystore file /x/k.json"; defaults to the path. */
   what?: string;
+  /** false: fail if `path` exists, checked atomically by link(2), not by a racy stat. Default true. */
+  overwrite?: boolean;
 }
 
 /** Writes `data` to `path` via a temporary file, fsync and rename, then fsyncs the directory. */
@@ -26,10 +28,18 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     } finally {
       await file.close();
     }
-    await rename(tmp, path);
+    if (options.overwrite === false) {
+      await link(tmp, path);
+      await unlink(tmp);
+    } else {
+      await rename(tmp, path);
+    }
     await syncDirectory(dir);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") {
+      throw new NektarError(`${options.what ?? path} already exists; refusing to overwrite it`, { cause: err });
+    }
     const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
     throw new NektarError(`cannot write ${options.what ?? path}: ${reason}`, { cause: err });
   }
