@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { registerClusterCommands } from "./cluster.js";
 import { registerControllerCommands } from "./controller.js";
 import { registerDepositCommands } from "./deposit.js";
+import { registerDkgCommands } from "./dkg.js";
 import { registerIdentityCommands } from "./identity.js";
 import { registerKeysCommands } from "./keys.js";
 import { registerSlashingProtectionCommands } from "./slashingProtection.js";
@@ -11,6 +12,7 @@ export function registerCommands(program: Command): void {
   registerClusterCommands(program);
   registerControllerCommands(program);
   registerDepositCommands(program);
+  registerDkgCommands(program);
   registerIdentityCommands(program);
   registerKeysCommands(program);
   registerSlashingProtectionCommands(program);
