@@ -34,7 +34,9 @@ export class AvsSubscriptionReconciler {
         { type: "Degraded", status: "True", reason: "OperatorNotFound", message },
       ];
     } else {
-      for (const object of Object.values(avsWorkerResources(subscription, this.options))) await this.client.apply(object as KubernetesObject);
+      for (const object of Object.values(avsWorkerResources(subscription, this.options)) as KubernetesObject[]) {
+        await this.client.ensure(object, this.informers.ownedObject(object.kind, namespace, object.metadata?.name));
+      }
       const deployment = this.informers.deployments.get(avsWorkerName(name), namespace) as V1Deployment | undefined;
       const available = (deployment?.status?.availableReplicas ?? 0) > 0;
       observations = [

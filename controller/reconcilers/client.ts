@@ -13,10 +13,13 @@ import {
   type KubeConfig,
   type KubernetesObject,
 } from "@kubernetes/client-node";
+import { createHash } from "node:crypto";
 import { GROUP, VERSION, type CustomResource, type KindDefinition } from "../api/v1alpha1.js";
 import { FIELD_MANAGER } from "../resources/meta.js";
 
 export const FINALIZER = "nektar.network/finalizer";
+/** Hash of what the controller last applied to an object, to skip re-applying it unchanged. */
+export const APPLIED_HASH = "nektar.network/applied-hash";
 const REPORTING_CONTROLLER = "nektar.network/controller";
 
 export interface EventNote {
@@ -44,6 +47,19 @@ export class ControllerClient {
   /** Server-side applies `object` (a built-in kind, typed as @kubernetes/client-node models it). */
   async apply<T extends KubernetesObject>(object: T): Promise<T> {
     return this.objects.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+  }
+
+  /**
+   * Applies `object` unless `current` (the informer's copy) shows it already applied, untouched:
+   * it carries the hash of this very object and no other manager owns any of its fields. A
+   * manual edit adds a manager, so it is still taken back at once; an unchanged object costs no
+   * request, which is what keeps a burst of reconciles cheap.
+   */
+  async ensure<T extends KubernetesObject>(object: T, current: KubernetesObject | undefined): Promise<void> {
+    const hash = createHash("sha256").update(JSON.stringify(object)).digest("hex").slice(0, 32);
+    const untouched = current?.metadata?.managedFields?.every((f) => f.manager === FIELD_MANAGER || f.subresource === "status") ?? false;
+    if (untouched && current?.metadata?.annotations?.[APPLIED_HASH] === hash) return;
+    await this.apply({ ...object, metadata: { ...object.metadata, annotations: { ...object.metadata?.annotations, [APPLIED_HASH]: hash } } });
   }
 
   /** Server-side applies the status subresource of a custom resource. */

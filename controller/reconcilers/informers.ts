@@ -88,6 +88,20 @@ export class Informers {
     return [this.statefulSets, this.deployments, this.services, this.configMaps, this.secrets, this.podDisruptionBudgets, this.networkPolicies];
   }
 
+  /** The cached object the controller owns of `kind`, if any. */
+  ownedObject(kind: string | undefined, namespace: string | undefined, name: string | undefined): KubernetesObject | undefined {
+    const cache = {
+      StatefulSet: this.statefulSets,
+      Deployment: this.deployments,
+      Service: this.services,
+      ConfigMap: this.configMaps,
+      Secret: this.secrets,
+      PodDisruptionBudget: this.podDisruptionBudgets,
+      NetworkPolicy: this.networkPolicies,
+    }[kind ?? ""];
+    return name === undefined ? undefined : cache?.get(name, namespace);
+  }
+
   private get all(): Cache<KubernetesObject>[] {
     return [this.operators, this.keyShares, this.avsSubscriptions, this.distributedValidators, ...this.owned] as Cache<KubernetesObject>[];
   }

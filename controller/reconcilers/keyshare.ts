@@ -11,12 +11,15 @@ import { FIELD_MANAGER, LABELS } from "../resources/meta.js";
 import { FINALIZER, type ControllerClient } from "./client.js";
 import { setConditions, type Observation } from "./conditions.js";
 import { keyOf, splitKey, type Informers } from "./informers.js";
-import type { Keystore, Keystores } from "./keystores.js";
+import { KEYSTORE_FRESH_MS, type Keystore, type Keystores } from "./keystores.js";
 import type { NodeApi, NodeReport } from "./node-api.js";
 import { statusChanged, type ReconcileResult } from "./reconciler.js";
 
 /** The last report of each operator's node ("namespace/name" -> report), kept by the Operator reconciler. */
 export type NodeReports = Map<string, NodeReport>;
+
+/** How soon a KeyShare whose keystore Secret is missing looks for it again. */
+const MISSING_KEYSTORE_RETRY_MS = 10_000;
 
 export const slashingProtectionConfigMapName = (keyShare: string): string => `${keyShare}-slashing-protection`;
 
@@ -48,9 +51,13 @@ export class KeyShareReconciler {
     if (keyShare.metadata?.deletionTimestamp) return this.finalize(keyShare, operator);
     if (!keyShare.metadata?.finalizers?.includes(FINALIZER)) await this.client.setFinalizer(KeyShareKind, keyShare, true);
 
-    const keystore = await this.readKeystore(keyShare);
-    if (this.keystores.set(key, keystore)) this.onKeystoreChanged(keyShare);
-    const keystoreFound = keystore !== undefined;
+    // A found keystore is read again once it is stale (a rotated Secret); a missing one every time.
+    let keystoreFound = this.keystores.fresh(key);
+    if (!keystoreFound) {
+      const keystore = await this.readKeystore(keyShare);
+      if (this.keystores.set(key, keystore)) this.onKeystoreChanged(keyShare);
+      keystoreFound = keystore !== undefined;
+    }
     const onNode = operator ? this.reports.get(keyOf(operator))?.keyShares.find((s) => s.name === name) : undefined;
     const state = onNode === undefined ? "Pending" : onNode.lastDuty ? "Active" : "Loaded";
     const status = {
@@ -60,12 +67,14 @@ export class KeyShareReconciler {
       conditions: setConditions(keyShare.status?.conditions, observe(keyShare, operator, keystoreFound, state), keyShare.metadata?.generation ?? 0),
     };
     if (statusChanged(keyShare.status, status)) await this.client.applyStatus(KeyShareKind, keyShare, status);
-    return "done";
+    // Secrets other than the controller's are not watched: look again for a missing or stale one.
+    return { requeueAfterMs: keystoreFound ? KEYSTORE_FRESH_MS : MISSING_KEYSTORE_RETRY_MS };
   }
 
   /**
    * A share the node has held has slashing-protection records on the node's volume: they are
    * exported before the KeyShare may go. A share no node ever reported holding has none.
+   * Exporting twice (a run from a cache that still shows the finalizer) writes the same ConfigMap.
    */
   private async finalize(keyShare: KeyShare, operator: Operator | undefined): Promise<ReconcileResult> {
     if (!keyShare.metadata?.finalizers?.includes(FINALIZER)) return "done";

@@ -8,17 +8,30 @@ export interface Keystore {
   password: Buffer;
 }
 
+/** How long a keystore read stays fresh: a rotated Secret reaches the node within this. */
+export const KEYSTORE_FRESH_MS = 60_000;
+
 export class Keystores {
   private readonly byKeyShare = new Map<string, Keystore>();
+  private readonly readAt = new Map<string, number>();
 
   get(key: string): Keystore | undefined {
     return this.byKeyShare.get(key);
   }
 
+  /** Whether the keystore of `key` was read less than KEYSTORE_FRESH_MS ago. */
+  fresh(key: string): boolean {
+    return Date.now() - (this.readAt.get(key) ?? 0) < KEYSTORE_FRESH_MS;
+  }
+
   /** Records `value` (or its absence); true if that changed what is known. */
   set(key: string, value: Keystore | undefined): boolean {
     const previous = this.byKeyShare.get(key);
-    if (value === undefined) return this.byKeyShare.delete(key);
+    if (value === undefined) {
+      this.readAt.delete(key);
+      return this.byKeyShare.delete(key);
+    }
+    this.readAt.set(key, Date.now());
     this.byKeyShare.set(key, value);
     return previous === undefined || !previous.keystore.equals(value.keystore) || !previous.password.equals(value.password);
   }

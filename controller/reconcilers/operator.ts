@@ -46,8 +46,8 @@ export class OperatorReconciler {
 
     let applyError: unknown;
     try {
-      for (const object of Object.values(operatorResources(operator, this.options))) await this.client.apply(object as KubernetesObject);
-      await this.client.apply(keySharesSecret(operator, this.deliverable(keyShares)));
+      const objects: KubernetesObject[] = [...Object.values(operatorResources(operator, this.options)), keySharesSecret(operator, this.deliverable(keyShares))];
+      for (const object of objects) await this.client.ensure(object, this.informers.ownedObject(object.kind, namespace, object.metadata?.name));
     } catch (error) {
       applyError = error;
     }

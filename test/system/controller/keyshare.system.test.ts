@@ -120,7 +120,8 @@ describe("the controller reconciling KeyShares on a real API server", () => {
     node.failExports = false;
     await eventually(() => gone("ks-1"), 30_000);
     const pubkey = examples.keyShare("ks-1", "op-1", 1).spec.validatorPubkey;
-    expect(node.exports).toEqual([pubkey]);
+    // At least once; again is harmless (a reconcile from a cache that still had the finalizer writes the same ConfigMap).
+    expect(new Set(node.exports)).toEqual(new Set([pubkey]));
     const exported = await core.readNamespacedConfigMap({ namespace: NS, name: "ks-1-slashing-protection" });
     expect(exported.metadata?.ownerReferences).toBeUndefined(); // outlives the KeyShare
     expect(JSON.parse(exported.data!["interchange.json"]!).data[0].pubkey).toBe(pubkey);
