@@ -98,6 +98,7 @@ export class ClusterHost extends EventEmitter<ClusterHostEvents> {
   private readonly libp2pPeerIds: ReadonlyMap<string, PeerId>;
   private readonly connected = new Set<string>();
   private readonly handlers = new Map<string, { protocol: Protocol<unknown, unknown>; handler: Handler<unknown, unknown> }>();
+  private readonly registered = new Set<string>();
   private readonly channels = new Map<string, Promise<OutboundChannel>>();
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly metrics: P2pMetrics;
@@ -149,7 +150,7 @@ export class ClusterHost extends EventEmitter<ClusterHostEvents> {
     if (this.handlers.has(protocol.id)) throw new Error(`protocol ${protocol.id} already has a handler`);
     const entry = { protocol: protocol as Protocol<unknown, unknown>, handler: handler as Handler<unknown, unknown> };
     this.handlers.set(protocol.id, entry);
-    if (this.node !== undefined) void this.register(entry);
+    this.register(entry).catch((err: unknown) => this.log.error({ protocol: protocol.id, err: (err as Error).message }, "cannot serve protocol"));
   }
 
   async start(): Promise<void> {
@@ -301,8 +302,11 @@ export class ClusterHost extends EventEmitter<ClusterHostEvents> {
     return peer;
   }
 
+  /** Registers a handler with libp2p, once, as soon as there is a libp2p node. */
   private async register({ protocol, handler }: { protocol: Protocol<unknown, unknown>; handler: Handler<unknown, unknown> }): Promise<void> {
-    await this.libp2p.handle(
+    if (this.node === undefined || this.registered.has(protocol.id)) return;
+    this.registered.add(protocol.id);
+    await this.node.handle(
       protocol.id,
       (stream: Stream, connection) => {
         // The gater admitted only operators, so the remote peer is one.

@@ -3,6 +3,7 @@
  * it is back or the host stops. libp2p's own reconnect queue gives up after a fixed number of
  * tries and does not retry peers that were down at start; a cluster member is never given up on.
  */
+import { setMaxListeners } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../log/index.js";
 
@@ -30,7 +31,10 @@ export class Redialer {
     private readonly isConnected: (peerId: string) => boolean,
     private readonly backoff: Backoff,
     private readonly log: Logger,
-  ) {}
+  ) {
+    // One signal stops every loop; each dial in flight listens on it.
+    setMaxListeners(Infinity, this.abort.signal);
+  }
 
   /** Dials `peerId` until connected, after `delayMs`, unless that is already under way. */
   redial(peerId: string, delayMs = 0): void {
