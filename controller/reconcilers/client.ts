@@ -21,6 +21,7 @@ export const FINALIZER = "nektar.network/finalizer";
 /** Hash of what the controller last applied to an object, to skip re-applying it unchanged. */
 export const APPLIED_HASH = "nektar.network/applied-hash";
 const REPORTING_CONTROLLER = "nektar.network/controller";
+const FINALIZER_MANAGER = `${FIELD_MANAGER}-finalizer`;
 
 export interface EventNote {
   type: "Normal" | "Warning";
@@ -81,8 +82,9 @@ export class ControllerClient {
   }
 
   /**
-   * Adds or removes the controller's finalizer. Applied as a set element this manager owns, so
-   * other finalizers on the object are untouched.
+   * Adds or removes the controller's finalizer. Applied as a set element its own manager owns, so
+   * other finalizers on the object are untouched, and so is everything the controller applied to
+   * the object itself (a KeyShare it created): one manager's apply replaces all it applied before.
    */
   async setFinalizer(kind: KindDefinition, resource: CustomResource<unknown, unknown>, present: boolean): Promise<void> {
     const { name, namespace } = resource.metadata!;
@@ -94,7 +96,7 @@ export class ControllerClient {
         namespace: namespace!,
         name: name!,
         body: { apiVersion: resource.apiVersion, kind: resource.kind, metadata: { name, namespace, finalizers: present ? [FINALIZER] : [] } },
-        fieldManager: FIELD_MANAGER,
+        fieldManager: FINALIZER_MANAGER,
         force: true,
       },
       setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply),

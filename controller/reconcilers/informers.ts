@@ -6,6 +6,7 @@
  */
 import {
   AppsV1Api,
+  BatchV1Api,
   CoreV1Api,
   CustomObjectsApi,
   NetworkingV1Api,
@@ -45,6 +46,7 @@ export class Informers {
   readonly distributedValidators: Cache<DistributedValidator>;
   readonly statefulSets: Cache<KubernetesObject>;
   readonly deployments: Cache<KubernetesObject>;
+  readonly jobs: Cache<KubernetesObject>;
   readonly services: Cache<KubernetesObject>;
   readonly configMaps: Cache<KubernetesObject>;
   readonly secrets: Cache<KubernetesObject>;
@@ -61,6 +63,7 @@ export class Informers {
     const apps = kc.makeApiClient(AppsV1Api);
     const policy = kc.makeApiClient(PolicyV1Api);
     const networking = kc.makeApiClient(NetworkingV1Api);
+    const batch = kc.makeApiClient(BatchV1Api);
     const customInformer = <T extends KubernetesObject>(kind: KindDefinition): Cache<T> =>
       makeInformer<T>(
         kc,
@@ -76,6 +79,7 @@ export class Informers {
     this.distributedValidators = customInformer<DistributedValidator>(DistributedValidatorKind);
     this.statefulSets = owned("/apis/apps/v1/statefulsets", () => apps.listStatefulSetForAllNamespaces({ labelSelector: OWNED }));
     this.deployments = owned("/apis/apps/v1/deployments", () => apps.listDeploymentForAllNamespaces({ labelSelector: OWNED }));
+    this.jobs = owned("/apis/batch/v1/jobs", () => batch.listJobForAllNamespaces({ labelSelector: OWNED }));
     this.services = owned("/api/v1/services", () => core.listServiceForAllNamespaces({ labelSelector: OWNED }));
     this.configMaps = owned("/api/v1/configmaps", () => core.listConfigMapForAllNamespaces({ labelSelector: OWNED }));
     this.secrets = owned("/api/v1/secrets", () => core.listSecretForAllNamespaces({ labelSelector: OWNED }));
@@ -85,7 +89,7 @@ export class Informers {
 
   /** Every owned-object cache, for reconcilers that map an owned object back to its owner. */
   get owned(): Cache<KubernetesObject>[] {
-    return [this.statefulSets, this.deployments, this.services, this.configMaps, this.secrets, this.podDisruptionBudgets, this.networkPolicies];
+    return [this.statefulSets, this.deployments, this.jobs, this.services, this.configMaps, this.secrets, this.podDisruptionBudgets, this.networkPolicies];
   }
 
   /** The cached object the controller owns of `kind`, if any. */
@@ -93,6 +97,7 @@ export class Informers {
     const cache = {
       StatefulSet: this.statefulSets,
       Deployment: this.deployments,
+      Job: this.jobs,
       Service: this.services,
       ConfigMap: this.configMaps,
       Secret: this.secrets,

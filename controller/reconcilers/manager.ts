@@ -15,6 +15,7 @@ import { LeaderElector, type LeaderElectionOptions } from "./leader.js";
 import { ControllerMetrics } from "./metrics.js";
 import { HttpNodeApi, type NodeApi } from "./node-api.js";
 import { AvsSubscriptionReconciler } from "./avs.js";
+import { DistributedValidatorReconciler } from "./dv.js";
 import { KeyShareReconciler, type NodeReports } from "./keyshare.js";
 import { Keystores } from "./keystores.js";
 import { OperatorReconciler } from "./operator.js";
@@ -105,7 +106,9 @@ export class Controller {
     const avsQueue = new WorkQueue();
     const avsSubscriptions = new AvsSubscriptionReconciler(informers, client, this.options);
     /** Owned objects wake their owner's reconciler. */
-    const ownerQueues: Record<string, WorkQueue> = { Operator: operatorQueue, AVSSubscription: avsQueue };
+    const dvQueue = new WorkQueue();
+    const distributedValidators = new DistributedValidatorReconciler(this.kc, informers, client, this.options);
+    const ownerQueues: Record<string, WorkQueue> = { Operator: operatorQueue, AVSSubscription: avsQueue, DistributedValidator: dvQueue };
 
     for (const verb of ["add", "update", "delete"] as const) {
       informers.operators.on(verb, (o) => {
@@ -114,7 +117,9 @@ export class Controller {
         // Whether their Operator exists is part of their status.
         enqueueKeySharesOf(o);
         for (const s of informers.avsSubscriptions.list(o.metadata?.namespace)) if (s.spec.operatorRef.name === o.metadata?.name) avsQueue.add(keyOf(s));
+        for (const dv of informers.distributedValidators.list(o.metadata?.namespace)) if (dv.spec.operators.includes(o.metadata?.name ?? "")) dvQueue.add(keyOf(dv));
       });
+      informers.distributedValidators.on(verb, (dv) => dvQueue.add(keyOf(dv)));
       informers.avsSubscriptions.on(verb, (s) => avsQueue.add(keyOf(s)));
       informers.keyShares.on(verb, (ks) => {
         keyShareQueue.add(keyOf(ks));
@@ -138,6 +143,7 @@ export class Controller {
         ["Operator", operatorQueue, operators],
         ["KeyShare", keyShareQueue, keyShares],
         ["AVSSubscription", avsQueue, avsSubscriptions],
+        ["DistributedValidator", dvQueue, distributedValidators],
       ];
       const running = queues.map(([kind, queue, reconciler]) => this.runQueue(kind, queue, reconciler, workers));
       await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
