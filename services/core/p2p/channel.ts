@@ -38,7 +38,6 @@ interface Pending {
 export class OutboundChannel {
   private nextId = 0;
   private readonly pending = new Map<number, Pending>();
-  private closed = false;
 
   constructor(
     private readonly stream: Stream,
@@ -56,24 +55,22 @@ export class OutboundChannel {
       }
     });
     stream.addEventListener("close", (evt) => {
-      this.closed = true;
       const reason = new P2pError("closed", `${protocol.id} to ${peer.name}: stream closed${evt.error ? ` (${evt.error.message})` : ""}`);
       for (const [id, p] of this.pending) this.settle(id, p, () => p.reject(reason));
       onClose();
     });
   }
 
-  get isOpen(): boolean {
-    return !this.closed;
+  /**
+   * Writes a one-way message (SSZ payload, already bounded). `signal` bounds the wait when the
+   * peer is not reading and the stream's buffer is full.
+   */
+  async message(payload: Uint8Array, signal: AbortSignal): Promise<void> {
+    await this.write(encodeFrame({ kind: FrameKind.Message, payload }), payload.length, signal);
   }
 
-  /** Writes a one-way message (SSZ payload, already bounded). */
-  async message(payload: Uint8Array): Promise<void> {
-    await this.write(encodeFrame({ kind: FrameKind.Message, payload }), payload.length);
-  }
-
-  /** Sends a request and resolves with the response's SSZ payload. */
-  async request(payload: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+  /** Sends a request and resolves with the response's SSZ payload, or fails after `timeoutMs`. */
+  async request(payload: Uint8Array, timeoutMs: number, signal: AbortSignal): Promise<Uint8Array> {
     const id = this.nextId;
     this.nextId = (this.nextId + 1) >>> 0;
     const { promise, resolve, reject } = Promise.withResolvers<Uint8Array>();
@@ -83,7 +80,7 @@ export class OutboundChannel {
     }, timeoutMs);
     this.pending.set(id, { resolve, reject, timer });
     try {
-      await this.write(encodeFrame({ kind: FrameKind.Request, id, payload }), payload.length);
+      await this.write(encodeFrame({ kind: FrameKind.Request, id, payload }), payload.length, signal);
     } catch (err) {
       const p = this.pending.get(id);
       if (p) this.settle(id, p, () => p.reject(err as P2pError));
@@ -95,9 +92,9 @@ export class OutboundChannel {
     this.stream.abort(new Error("host stopping"));
   }
 
-  private async write(frame: Uint8Array, payloadBytes: number): Promise<void> {
+  private async write(frame: Uint8Array, payloadBytes: number, signal: AbortSignal): Promise<void> {
     try {
-      if (this.stream.writableNeedsDrain) await this.stream.onDrain();
+      if (this.stream.writableNeedsDrain) await this.stream.onDrain({ signal });
       this.stream.send(frame);
     } catch (err) {
       throw new P2pError("closed", `${this.protocol.id} to ${this.peer.name}: cannot write: ${(err as Error).message}`, { cause: err });

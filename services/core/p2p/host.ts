@@ -14,7 +14,7 @@
  *     const answer = await host.send(peerId, SomeRequest, req);
  */
 import "../polyfills.js"; // libp2p needs Promise.withResolvers, which Node 20 lacks
-import { EventEmitter } from "node:events";
+import { EventEmitter, setMaxListeners } from "node:events";
 import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
 import { identify } from "@libp2p/identify";
@@ -221,12 +221,13 @@ export class ClusterHost extends EventEmitter<ClusterHostEvents> {
     const timeoutMs = opts.timeoutMs ?? this.requestTimeoutMs;
     const deadline = performance.now() + timeoutMs;
     const payload = encodePayload(protocol.request, message, protocol.maxRequestBytes, protocol.id);
-    const channel = await this.channel(peer, protocol, AbortSignal.timeout(timeoutMs));
+    const signal = AbortSignal.timeout(timeoutMs);
+    const channel = await this.channel(peer, protocol, signal);
     if (protocol.response === null) {
-      await channel.message(payload);
+      await channel.message(payload, signal);
       return undefined as Res;
     }
-    const response = await channel.request(payload, Math.max(1, deadline - performance.now()));
+    const response = await channel.request(payload, Math.max(1, deadline - performance.now()), signal);
     return decodePayload(protocol.response, response, protocol.id);
   }
 
@@ -236,6 +237,8 @@ export class ClusterHost extends EventEmitter<ClusterHostEvents> {
    */
   async broadcast<Req>(protocol: Protocol<Req, void>, message: Req): Promise<BroadcastResult> {
     const payload = encodePayload(protocol.request, message, protocol.maxRequestBytes, protocol.id);
+    const signal = AbortSignal.timeout(this.requestTimeoutMs);
+    setMaxListeners(Infinity, signal); // one listener per peer
     const result: BroadcastResult = { sent: [], failed: [] };
     await Promise.all(
       this.others().map(async (peer) => {
@@ -244,8 +247,8 @@ export class ClusterHost extends EventEmitter<ClusterHostEvents> {
           return;
         }
         try {
-          const channel = await this.channel(peer, protocol, AbortSignal.timeout(this.requestTimeoutMs));
-          await channel.message(payload);
+          const channel = await this.channel(peer, protocol, signal);
+          await channel.message(payload, signal);
           result.sent.push(peer);
         } catch (err) {
           result.failed.push({ peer, error: err instanceof P2pError ? err : new P2pError("closed", String(err)) });
