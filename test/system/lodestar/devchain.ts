@@ -79,7 +79,8 @@ export async function startLodestarDevChain(options: DevChainOptions = {}): Prom
         `--port=${p2pPort}`,
         "--discv5=false",
       ],
-      { env: lodestarEnv() },
+      // cwd: `lodestar dev` dumps genesis.ssz into its working directory.
+      { env: lodestarEnv(), cwd: dir },
     );
     const genesisTime = await waitForGenesis(restUrl, processes, options.readyTimeoutMs ?? 60_000);
     return {
