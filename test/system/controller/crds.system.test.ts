@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { ApiException, KubernetesObjectApi, type KubernetesObject } from "@kubernetes/client-node";
+import { request } from "node:https";
 import { examples, pubkey } from "../../../controller/api/examples.js";
 import { createNamespace, installCrds, startCluster, type TestCluster } from "./cluster.js";
 
@@ -73,6 +74,26 @@ describe("nektar CRDs on a real API server", () => {
     expect(await refusal({ ...avs, spec: { ...avs.spec, executor: { url: "http://x", image: "ghcr.io/avs/executor:1" } } })).toMatch(
       /spec\.executor.*set exactly one of executor\.url and executor\.image/,
     );
+  });
+
+  it("publishes the field descriptions kubectl explain prints", async () => {
+    const url = new URL("/openapi/v3/apis/nektar.network/v1alpha1", cluster.kube.server);
+    const options = { hostname: url.hostname, port: url.port, path: url.pathname, headers: {} };
+    await cluster.kc.applyToHTTPSOptions(options);
+    const body = await new Promise<string>((resolve, reject) => {
+      request(options, (response) => {
+        let text = "";
+        response.on("data", (chunk: Buffer) => (text += chunk.toString()));
+        response.on("end", () => resolve(text));
+      })
+        .on("error", reject)
+        .end();
+    });
+    type Schema = { description?: string; properties?: Record<string, Schema> };
+    const schemas = (JSON.parse(body) as { components: { schemas: Record<string, Schema> } }).components.schemas;
+    const keyShare = schemas["network.nektar.v1alpha1.KeyShare"];
+    expect(keyShare?.properties?.spec?.properties?.shareIndex?.description).toBe("Index of this share (1-based), the x of its Shamir point.");
+    expect(keyShare?.description).toMatch(/One share of one distributed validator/);
   });
 
   it("refuses changing immutable fields", async () => {
