@@ -5,7 +5,7 @@
  */
 import { ApiException, CoreV1Api, type KubeConfig, type V1Job, type V1Secret } from "@kubernetes/client-node";
 import { DistributedValidatorKind, type DistributedValidator } from "../api/v1alpha1.js";
-import { depositDataConfigMap, depositDataConfigMapName, dkgDefinition, dkgJobs, dkgKeyShares, dkgOutputSecretName, type DkgLock } from "../resources/dkg.js";
+import { depositDataConfigMap, depositDataConfigMapName, dkgDefinition, dkgIdentity, dkgJobs, dkgKeyShares, dkgOutputSecretName, type DkgLock } from "../resources/dkg.js";
 import type { ControllerClient } from "./client.js";
 import { setConditions, type Observation } from "./conditions.js";
 import { splitKey, type Informers } from "./informers.js";
@@ -41,6 +41,8 @@ export class DistributedValidatorReconciler {
       return "done";
     }
 
+    // Not watched (a DV's DKG runs once): applied each time, a no-op when unchanged.
+    for (const object of dkgIdentity(dv)) await this.client.apply(object);
     const definition = dkgDefinition(dv);
     await this.client.ensure(definition, this.informers.ownedObject("ConfigMap", namespace, definition.metadata?.name));
     const jobs = dkgJobs(dv, operators.map((o) => o!.spec.identitySecretRef.name), this.options);

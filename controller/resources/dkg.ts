@@ -5,13 +5,11 @@
  * with `nektar dkg run --output-secret`: `lock.json` (the cluster lock), `deposit-data.json`,
  * `password.txt` and `keystore-<v>.json` per validator v (0-based).
  */
-import type { V1ConfigMap, V1Job } from "@kubernetes/client-node";
+import type { V1ConfigMap, V1Job, V1Role, V1RoleBinding, V1ServiceAccount } from "@kubernetes/client-node";
 import type { DistributedValidator, KeyShare } from "../api/v1alpha1.js";
 import { API_VERSION } from "../api/v1alpha1.js";
 import { LABELS, ownedMeta } from "./meta.js";
 
-/** ServiceAccount the DKG Jobs run as: it may create their output Secrets. */
-export const DKG_SERVICE_ACCOUNT = "nektar-dkg";
 
 /** The cluster lock a DKG writes, as far as the controller reads it. */
 export interface DkgLock {
@@ -19,6 +17,7 @@ export interface DkgLock {
   validators: { pubkey: string; publicShares: string[] }[];
 }
 
+/** Name of the DKG's definition ConfigMap, ServiceAccount, Role and RoleBinding. */
 export const dkgName = (dv: string): string => `${dv}-dkg`;
 export const dkgJobName = (dv: string, shareIndex: number): string => `${dv}-dkg-${shareIndex}`;
 export const dkgOutputSecretName = (dv: string, shareIndex: number): string => `${dv}-dkg-output-${shareIndex}`;
@@ -51,7 +50,7 @@ export function dkgJobs(dv: DistributedValidator, identitySecrets: readonly stri
           metadata: { labels: { ...labels(name, "dkg"), [LABELS.operator]: dv.spec.operators[i]! } },
           spec: {
             restartPolicy: "Never",
-            serviceAccountName: DKG_SERVICE_ACCOUNT,
+            serviceAccountName: dkgName(name),
             securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } },
             containers: [
               {
@@ -74,6 +73,27 @@ export function dkgJobs(dv: DistributedValidator, identitySecrets: readonly stri
       },
     };
   });
+}
+
+/**
+ * The identity the DKG Jobs run as, allowed exactly one thing: creating Secrets (their outputs) in
+ * the DistributedValidator's namespace. RBAC cannot limit `create` to names, so this is as narrow
+ * as it gets; it goes with the DistributedValidator.
+ */
+export function dkgIdentity(dv: DistributedValidator): [V1ServiceAccount, V1Role, V1RoleBinding] {
+  const name = dv.metadata!.name!;
+  const meta = ownedMeta(dv, dkgName(name), labels(name, "dkg"));
+  return [
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: meta },
+    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: meta, rules: [{ apiGroups: [""], resources: ["secrets"], verbs: ["create"] }] },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: meta,
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: dkgName(name) },
+      subjects: [{ kind: "ServiceAccount", name: dkgName(name), namespace: dv.metadata!.namespace }],
+    },
+  ];
 }
 
 /** The KeyShares of a finished DKG: one per validator and operator, keystores in the output Secrets. */

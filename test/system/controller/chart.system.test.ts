@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { ApiextensionsV1Api, AppsV1Api, AuthorizationV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, loadAllYaml, type KubernetesObject } from "@kubernetes/client-node";
+import { ApiextensionsV1Api, AppsV1Api, AuthorizationV1Api, BatchV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, loadAllYaml, type KubernetesObject } from "@kubernetes/client-node";
 import { execFileSync } from "node:child_process";
 import { examples } from "../../../controller/api/examples.js";
-import type { Operator } from "../../../controller/api/v1alpha1.js";
+import type { DistributedValidator, Operator } from "../../../controller/api/v1alpha1.js";
 import { Controller } from "../../../controller/reconcilers/manager.js";
 import { createLogger } from "../../../services/core/log/index.js";
 import { createNamespace, eventually, startCluster, type TestCluster } from "./cluster.js";
@@ -88,7 +88,7 @@ describe("charts/nektar", () => {
     expect(deployment.spec.template.spec.containers[0]?.args).toContain("--node-image=registry.example.com/nektar-node:1.2.3");
   });
 
-  it("grants the controller's ServiceAccount enough to reconcile Operators and KeyShares, and no deletes", async () => {
+  it("grants the controller's ServiceAccount enough to reconcile Operators, KeyShares and DistributedValidators, and no deletes", async () => {
     const rendered = template("nektar");
     for (const o of rendered.filter((o) => ["CustomResourceDefinition", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"].includes(o.kind!))) await apply(o);
     const core = cluster.kc.makeApiClient(CoreV1Api);
@@ -115,6 +115,7 @@ describe("charts/nektar", () => {
     await eventually(() => objects.create({ ...examples.operator("op-rbac"), metadata: { name: "op-rbac", namespace: "staking" } }));
     await core.createNamespacedSecret({ namespace: "staking", body: { metadata: { name: "ks-rbac-keystore" }, stringData: { "keystore.json": "{}", "password.txt": "pw" } } });
     await objects.create({ ...examples.keyShare("ks-rbac", "op-rbac", 1), metadata: { name: "ks-rbac", namespace: "staking" } });
+    await objects.create({ ...examples.distributedValidator("dv-rbac", ["op-rbac"]), metadata: { name: "dv-rbac", namespace: "staking" } });
 
     const controller = new Controller(asController, {
       identity: "rbac",
@@ -132,6 +133,10 @@ describe("charts/nektar", () => {
         if (!secret.data?.["ks-rbac.keystore.json"]) throw new Error("keystore not delivered");
         const o = await objects.read<Operator>({ apiVersion: "nektar.network/v1alpha1", kind: "Operator", metadata: { name: "op-rbac", namespace: "staking" } });
         if (o.status?.keyShares !== 1) throw new Error("no status");
+        // The DKG's Job, and the ServiceAccount and Role it runs with, which the controller may grant.
+        await cluster.kc.makeApiClient(BatchV1Api).readNamespacedJob({ namespace: "staking", name: "dv-rbac-dkg-1" });
+        const dv = await objects.read<DistributedValidator>({ apiVersion: "nektar.network/v1alpha1", kind: "DistributedValidator", metadata: { name: "dv-rbac", namespace: "staking" } });
+        if (dv.status?.phase !== "Running") throw new Error(`DV phase ${dv.status?.phase}`);
         if ((await controller.metrics.reconciles.get()).values.some((v) => v.labels.result === "error" && v.value > 0)) throw new Error("a reconcile failed");
       }, 30_000);
     } finally {

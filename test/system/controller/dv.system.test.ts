@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { BatchV1Api, CoreV1Api, KubernetesObjectApi, PatchStrategy, setHeaderOptions, type ApiException } from "@kubernetes/client-node";
+import { AuthorizationV1Api, BatchV1Api, CoreV1Api, KubernetesObjectApi, PatchStrategy, setHeaderOptions, type ApiException } from "@kubernetes/client-node";
 import { examples, pubkey } from "../../../controller/api/examples.js";
 import type { DistributedValidator, KeyShare } from "../../../controller/api/v1alpha1.js";
 import { Controller } from "../../../controller/reconcilers/manager.js";
@@ -24,8 +24,6 @@ describe("the controller running a DistributedValidator's DKG on a real API serv
     objects = KubernetesObjectApi.makeApiClient(cluster.kc);
     core = cluster.kc.makeApiClient(CoreV1Api);
     batch = cluster.kc.makeApiClient(BatchV1Api);
-    // The DKG Jobs run as this ServiceAccount (it may write their output Secrets).
-    await core.createNamespacedServiceAccount({ namespace: NS, body: { metadata: { name: "nektar-dkg" } } });
     controller = new Controller(cluster.kc, {
       identity: "dv",
       controllerNamespace: "nektar-system",
@@ -63,10 +61,19 @@ describe("the controller running a DistributedValidator's DKG on a real API serv
       const third = jobs.items.find((j) => j.metadata?.name === "dv-1-dkg-3")!;
       expect(third.spec?.template.spec?.volumes).toContainEqual({ name: "identity", secret: { secretName: "op-3-identity", defaultMode: 0o400 } });
       expect(third.spec?.template.spec?.containers[0]?.args).toEqual(expect.arrayContaining(["--share-index", "3", "--output-secret", "dv-1-dkg-output-3"]));
+      expect(third.spec?.template.spec?.serviceAccountName).toBe("dv-1-dkg");
       const dv = await read();
       expect(dv.status?.phase).toBe("Running");
       expect(condition(dv, "Progressing")).toMatchObject({ status: "True", reason: "DkgRunning", message: "0/4 operators finished the DKG" });
     });
+  });
+
+  it("lets the DKG Jobs create their output Secrets, and nothing else", async () => {
+    const can = async (verb: string, resource: string) =>
+      (await cluster.kc.makeApiClient(AuthorizationV1Api).createSubjectAccessReview({ body: { spec: { user: `system:serviceaccount:${NS}:dv-1-dkg`, resourceAttributes: { verb, resource, namespace: NS } } } })).status?.allowed;
+    await eventually(async () => expect(await can("create", "secrets")).toBe(true));
+    expect(await can("get", "secrets")).toBe(false);
+    expect(await can("create", "configmaps")).toBe(false);
   });
 
   it("creates the KeyShares and deposit data once every Job succeeded", async () => {
