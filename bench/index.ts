@@ -1,6 +1,7 @@
 import { contractsGasBench } from "./contracts-gas.js";
 import { controllerBench } from "./controller.js";
 import { cryptoBench } from "./crypto.js";
+import { dkgBench } from "./dkg.js";
 import { p2pBench } from "./p2p.js";
 import { slashingProtectionBench } from "./slashing-protection.js";
 
@@ -12,4 +13,4 @@ export interface Benchmark {
 }
 
 /** Every benchmark, in the order `npm run bench` runs them. */
-export const benchmarks: Benchmark[] = [cryptoBench, slashingProtectionBench, p2pBench, contractsGasBench, controllerBench];
+export const benchmarks: Benchmark[] = [cryptoBench, dkgBench, slashingProtectionBench, p2pBench, contractsGasBench, controllerBench];

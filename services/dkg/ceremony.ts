@@ -239,6 +239,9 @@ class Ceremony {
     this.enter("connect");
     const deadline = performance.now() + this.timeouts.connectMs;
     const waiting = () => this.others.filter((i) => this.inbox.get("hello", i) === undefined);
+    // One hello in flight per peer, repeated until the peer's own hello arrives: a peer not up
+    // yet fails the send, one that is up answers with its hello (see onMessage).
+    const inFlight = new Set<number>();
     let heard = 0;
     for (;;) {
       this.checkHellos();
@@ -251,7 +254,14 @@ class Ceremony {
       if (performance.now() >= deadline || this.opts.signal?.aborted) {
         throw this.fail(`not every operator is up and running this ceremony; no answer from ${this.names(missing)} within ${seconds(this.timeouts.connectMs)}`, missing);
       }
-      for (const i of missing) this.opts.network.send(i, "hello", { ceremony: this.id, ack: false }, HELLO_INTERVAL_MS).catch(() => undefined);
+      for (const i of missing) {
+        if (inFlight.has(i)) continue;
+        inFlight.add(i);
+        this.opts.network
+          .send(i, "hello", { ceremony: this.id, ack: false }, Math.max(1_000, Math.ceil(deadline - performance.now())))
+          .catch(() => undefined)
+          .finally(() => inFlight.delete(i));
+      }
       await this.inbox.until(() => waiting().length < missing.length, Math.min(deadline, performance.now() + HELLO_INTERVAL_MS), this.opts.signal);
     }
   }
@@ -517,7 +527,7 @@ class Ceremony {
     const key = message.kind === "deal" ? message.body.offset : message.kind === "justification" ? message.body.receiver : 0;
     this.inbox.put(from, message, key);
     if (message.kind === "hello" && !message.body.ack) {
-      this.opts.network.send(from, "hello", { ceremony: this.id, ack: true }, HELLO_INTERVAL_MS).catch(() => undefined);
+      void this.sendReliably(from, "hello", { ceremony: this.id, ack: true }, performance.now() + this.timeouts.phaseMs);
     }
   }
 
