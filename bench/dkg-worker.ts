@@ -1,7 +1,7 @@
 /**
  * A worker thread of bench/dkg.ts: runs some of the operators of one DKG (each with its own
  * libp2p host on 127.0.0.1), writes their output, and reports each operator's phases as they
- * start and its lock hash at the end.
+ * start, and its lock hash and times (epoch milliseconds) at the end.
  */
 import "../services/core/polyfills.js";
 import { join } from "node:path";
@@ -24,7 +24,7 @@ export interface WorkerInput {
 
 export type WorkerMessage =
   | { type: "phase"; operator: number; phase: string; at: number }
-  | { type: "done"; operator: number; lockHash: string; outputMs: number }
+  | { type: "done"; operator: number; lockHash: string; ceremonyEnd: number; outputEnd: number }
   | { type: "error"; message: string };
 
 const { definition, operators, outDir, kdf } = workerData as WorkerInput;
@@ -49,9 +49,9 @@ try {
             post({ type: "phase", operator: index, phase, at: now() });
           },
         });
-        const before = now();
+        const ceremonyEnd = now();
         await writeCeremonyOutput(join(outDir, `op-${index}`), result, { password: "bench", kdf });
-        post({ type: "done", operator: index, lockHash: result.lock.lockHash, outputMs: now() - before });
+        post({ type: "done", operator: index, lockHash: result.lock.lockHash, ceremonyEnd, outputEnd: now() });
       }),
     );
   } finally {

@@ -47,8 +47,8 @@ async function dkg(threads: number): Promise<Run> {
   const outDir = await mkdtemp(join(tmpdir(), "nektar-bench-dkg-"));
   const entered = new Map<string, number>();
   const lockHashes = new Set<string>();
-  let outputMs = 0;
   let ceremonyEnd = 0;
+  let outputEnd = 0;
   const cpu = process.cpuUsage();
   const start = performance.timeOrigin + performance.now();
   try {
@@ -66,8 +66,8 @@ async function dkg(threads: number): Promise<Run> {
             if (m.type === "phase") entered.set(m.phase, Math.max(entered.get(m.phase) ?? 0, m.at - start));
             else if (m.type === "done") {
               lockHashes.add(m.lockHash);
-              outputMs = Math.max(outputMs, m.outputMs);
-              ceremonyEnd = Math.max(ceremonyEnd, performance.timeOrigin + performance.now() - start - m.outputMs);
+              ceremonyEnd = Math.max(ceremonyEnd, m.ceremonyEnd - start);
+              outputEnd = Math.max(outputEnd, m.outputEnd - start);
             } else reject(new Error(m.message));
           });
           worker.on("error", reject);
@@ -82,8 +82,9 @@ async function dkg(threads: number): Promise<Run> {
   const { user, system } = process.cpuUsage(cpu);
   if (lockHashes.size !== 1) throw new Error(`the operators made ${lockHashes.size} different locks`);
   const phaseMs: [string, number][] = PHASES.map((phase, i) => [phase, (i + 1 < PHASES.length ? entered.get(PHASES[i + 1]!)! : ceremonyEnd) - entered.get(phase)!]);
-  phaseMs[0]![1] += entered.get("connect")!; // hosts starting
-  phaseMs.push(["output (100 keystores each, PBKDF2 2^10)", totalMs - ceremonyEnd]);
+  phaseMs[0] = ["connect (from the threads and hosts starting)", phaseMs[0]![1] + entered.get("connect")!];
+  phaseMs.push(["output (100 keystores each, PBKDF2 2^10)", outputEnd - ceremonyEnd]);
+  phaseMs.push(["hosts stopped, threads ended", totalMs - outputEnd]);
   return { threads, totalMs, cpuMs: (user + system) / 1000, phaseMs };
 }
 

@@ -47,16 +47,23 @@ export async function writeCeremonyOutput(dir: string, result: CeremonyResult, o
   const { lock, shareId, shares } = result;
   await publishDirectory(dir, async (tmp) => {
     await mkdir(join(tmp, KEYS_DIR), { mode: 0o700 });
-    // The KDF is the slow part (scrypt at the EIP's cost is ~1 s a key) and runs on libuv's pool.
+    // The KDF is CPU and memory (scrypt at the EIP's cost: ~1 s and 256 MiB a key): one per core.
+    // Writing is waiting for fsync: not bounded by the cores.
+    const writes: Promise<void>[] = [];
+    const write = (promise: Promise<void>) => {
+      promise.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+      writes.push(promise);
+    };
     await forEachLimited(shares, availableParallelism(), async (share, v) => {
       const keystore = await encryptKeystore(toBytes32(share), options.password, {
         kdf: options.kdf,
         description: `nektar: share ${shareId} of validator ${lock.validators[v]!.pubkey}, cluster ${lock.definition.name}, lock ${lock.lockHash}`,
       });
-      await writeKeystoreFile(join(tmp, KEYS_DIR, keystoreFile(v)), keystore);
+      write(writeKeystoreFile(join(tmp, KEYS_DIR, keystoreFile(v)), keystore));
     });
-    await writeFileAtomic(join(tmp, DEPOSIT_DATA_FILE), formatDepositData(lock.validators.map((v) => v.depositData)));
-    await writeFileAtomic(join(tmp, LOCK_FILE), formatLock(lock));
+    write(writeFileAtomic(join(tmp, DEPOSIT_DATA_FILE), formatDepositData(lock.validators.map((v) => v.depositData))));
+    write(writeFileAtomic(join(tmp, LOCK_FILE), formatLock(lock)));
+    await Promise.all(writes);
   });
 }
 
