@@ -17,8 +17,8 @@
  *  - a share check (s·G = Σ_k j^k·C_k, batched with random weights or not) that passes proves the
  *    share right for the G1 components of the commitments (a torsion component can only make a
  *    check fail, as s·G has none);
- *  - what the ceremony outputs is made from combined commitments, and those are group-checked
- *    (t points per validator: `combine`), which is enough for every public share and the
+ *  - what the ceremony outputs is made from combined commitments (`combine`), and those are
+ *    group-checked (t points per validator), which is enough for every public share and the
  *    validator key, integer combinations of them, to be in G1. A dealer whose points carry
  *    torsion that survives into the sum is found by checking its own points then, and
  *    disqualified (everyone decides alike: the deals are the same everywhere, see ceremony.ts).
@@ -77,7 +77,7 @@ const POP_TAG = new TextEncoder().encode("nektar/dkg/pop/v1");
  * It stops rogue keys: a dealer that picks C_0 = X - Σ(the others' C_0) for an X of its choice
  * does not know its discrete log, so it would have to make a_0·H(m) from the others' proofs,
  * which sign other messages (their own dealer index). One message for all of a dealer's
- * validators lets the proofs be checked together with a single pairing.
+ * validators lets its proofs be checked together, with one pairing.
  */
 export function popMessage(ceremony: Uint8Array, dealer: number): Uint8Array {
   const message = new Uint8Array(POP_TAG.length + 32 + 2);
