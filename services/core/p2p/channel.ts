@@ -70,7 +70,7 @@ export class OutboundChannel {
   }
 
   /** Sends a request and resolves with the response's SSZ payload, or fails after `timeoutMs`. */
-  async request(payload: Uint8Array, timeoutMs: number, signal: AbortSignal): Promise<Uint8Array> {
+  request(payload: Uint8Array, timeoutMs: number, signal: AbortSignal): Promise<Uint8Array> {
     const id = this.nextId;
     this.nextId = (this.nextId + 1) >>> 0;
     const { promise, resolve, reject } = Promise.withResolvers<Uint8Array>();
@@ -79,12 +79,12 @@ export class OutboundChannel {
       if (p) this.settle(id, p, () => p.reject(new P2pError("timeout", `${this.protocol.id} to ${this.peer.name}: no response in ${timeoutMs} ms`)));
     }, timeoutMs);
     this.pending.set(id, { resolve, reject, timer });
-    try {
-      await this.write(encodeFrame({ kind: FrameKind.Request, id, payload }), payload.length, signal);
-    } catch (err) {
+    // Not awaited: the caller must hold `promise` before the timer can reject it, or a timeout
+    // during a drain wait would be an unhandled rejection.
+    this.write(encodeFrame({ kind: FrameKind.Request, id, payload }), payload.length, signal).catch((err: unknown) => {
       const p = this.pending.get(id);
       if (p) this.settle(id, p, () => p.reject(err as P2pError));
-    }
+    });
     return promise;
   }
 
