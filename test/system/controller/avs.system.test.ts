@@ -2,9 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { ApiException, AppsV1Api, CoreV1Api, KubernetesObjectApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { examples } from "../../../controller/api/examples.js";
 import type { AVSSubscription } from "../../../controller/api/v1alpha1.js";
-import { Controller } from "../../../controller/reconcilers/manager.js";
-import { createLogger } from "../../../services/core/log/index.js";
-import { createNamespace, eventually, installCrds, startCluster, type TestCluster } from "./cluster.js";
+import { eventually, startControllerCluster, type TestCluster } from "./cluster.js";
 
 const NS = "avs";
 
@@ -12,29 +10,13 @@ describe("the controller reconciling AVSSubscriptions on a real API server", () 
   let cluster: TestCluster;
   let objects: KubernetesObjectApi;
   let apps: AppsV1Api;
-  let controller: Controller;
 
   beforeAll(async () => {
-    cluster = await startCluster({ controllerManager: true });
-    await installCrds(cluster.kc);
-    await createNamespace(cluster.kc, NS);
-    await createNamespace(cluster.kc, "nektar-system");
+    cluster = await startControllerCluster(NS, { identity: "avs" });
     objects = KubernetesObjectApi.makeApiClient(cluster.kc);
     apps = cluster.kc.makeApiClient(AppsV1Api);
-    controller = new Controller(cluster.kc, {
-      identity: "avs",
-      controllerNamespace: "nektar-system",
-      defaultImage: "ghcr.io/nektar-network/nektar:test",
-      leaderElection: { name: "nektar-controller", retryPeriodMs: 300 },
-      probes: { host: "127.0.0.1", port: 0 },
-      log: createLogger("controller"),
-    });
-    await controller.start();
   }, 120_000);
-  afterAll(async () => {
-    await controller?.stop();
-    await cluster?.stop();
-  });
+  afterAll(() => cluster?.stop());
 
   const read = () => objects.read<AVSSubscription>({ apiVersion: "nektar.network/v1alpha1", kind: "AVSSubscription", metadata: { name: "avs-1", namespace: NS } });
   const condition = (s: AVSSubscription, type: string) => s.status?.conditions?.find((c) => c.type === type);

@@ -5,6 +5,9 @@
 import { ApiextensionsV1Api, CoreV1Api, KubeConfig, loadYaml, type V1CustomResourceDefinition } from "@kubernetes/client-node";
 import { readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
+import { Controller } from "../../../controller/reconcilers/manager.js";
+import type { NodeApi } from "../../../controller/reconcilers/node-api.js";
+import { createLogger } from "../../../services/core/log/index.js";
 import { startKubeApiServer, type KubeApiServer } from "../kube/apiserver.js";
 
 export interface TestCluster {
@@ -20,6 +23,43 @@ export async function startCluster(options: { controllerManager?: boolean } = {}
   const kc = new KubeConfig();
   kc.loadFromFile(kube.kubeconfigPath);
   return { kube, kc, stop: () => kube.stop() };
+}
+
+/**
+ * A cluster with the CRDs, the namespace `namespace` and nektar-system, and one controller
+ * running against it; stop() stops the controller, then the cluster.
+ */
+export async function startControllerCluster(
+  namespace: string,
+  options: { identity: string; nodeApi?: NodeApi },
+): Promise<TestCluster & { controller: Controller }> {
+  const cluster = await startCluster({ controllerManager: true });
+  try {
+    await installCrds(cluster.kc);
+    await createNamespace(cluster.kc, namespace);
+    await createNamespace(cluster.kc, "nektar-system");
+    const controller = new Controller(cluster.kc, {
+      identity: options.identity,
+      controllerNamespace: "nektar-system",
+      defaultImage: "ghcr.io/nektar-network/nektar:test",
+      leaderElection: { name: "nektar-controller", retryPeriodMs: 300 },
+      probes: { host: "127.0.0.1", port: 0 },
+      ...(options.nodeApi && { nodeApi: options.nodeApi }),
+      log: createLogger("controller"),
+    });
+    await controller.start();
+    return {
+      ...cluster,
+      controller,
+      stop: async () => {
+        await controller.stop();
+        await cluster.stop();
+      },
+    };
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
 }
 
 /** Creates every CRD in crds/ and waits until each is Established. */

@@ -2,9 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { AuthorizationV1Api, BatchV1Api, CoreV1Api, KubernetesObjectApi, PatchStrategy, setHeaderOptions, type ApiException } from "@kubernetes/client-node";
 import { examples, pubkey } from "../../../controller/api/examples.js";
 import type { DistributedValidator, KeyShare } from "../../../controller/api/v1alpha1.js";
-import { Controller } from "../../../controller/reconcilers/manager.js";
-import { createLogger } from "../../../services/core/log/index.js";
-import { createNamespace, eventually, installCrds, startCluster, type TestCluster } from "./cluster.js";
+import { eventually, startControllerCluster, type TestCluster } from "./cluster.js";
 
 const NS = "dv";
 const OPERATORS = ["op-1", "op-2", "op-3", "op-4"];
@@ -14,30 +12,14 @@ describe("the controller running a DistributedValidator's DKG on a real API serv
   let objects: KubernetesObjectApi;
   let core: CoreV1Api;
   let batch: BatchV1Api;
-  let controller: Controller;
 
   beforeAll(async () => {
-    cluster = await startCluster({ controllerManager: true });
-    await installCrds(cluster.kc);
-    await createNamespace(cluster.kc, NS);
-    await createNamespace(cluster.kc, "nektar-system");
+    cluster = await startControllerCluster(NS, { identity: "dv" });
     objects = KubernetesObjectApi.makeApiClient(cluster.kc);
     core = cluster.kc.makeApiClient(CoreV1Api);
     batch = cluster.kc.makeApiClient(BatchV1Api);
-    controller = new Controller(cluster.kc, {
-      identity: "dv",
-      controllerNamespace: "nektar-system",
-      defaultImage: "ghcr.io/nektar-network/nektar:test",
-      leaderElection: { name: "nektar-controller", retryPeriodMs: 300 },
-      probes: { host: "127.0.0.1", port: 0 },
-      log: createLogger("controller"),
-    });
-    await controller.start();
   }, 120_000);
-  afterAll(async () => {
-    await controller?.stop();
-    await cluster?.stop();
-  });
+  afterAll(() => cluster?.stop());
 
   const read = () => objects.read<DistributedValidator>({ apiVersion: "nektar.network/v1alpha1", kind: "DistributedValidator", metadata: { name: "dv-1", namespace: NS } });
   const condition = (o: DistributedValidator, type: string) => o.status?.conditions?.find((c) => c.type === type);

@@ -2,10 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { ApiException, CoreV1Api, KubernetesObjectApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { examples } from "../../../controller/api/examples.js";
 import type { KeyShare, Operator } from "../../../controller/api/v1alpha1.js";
-import { Controller } from "../../../controller/reconcilers/manager.js";
 import type { NodeApi, NodeReport } from "../../../controller/reconcilers/node-api.js";
-import { createLogger } from "../../../services/core/log/index.js";
-import { createNamespace, eventually, installCrds, startCluster, type TestCluster } from "./cluster.js";
+import { eventually, startControllerCluster, type TestCluster } from "./cluster.js";
 
 const NS = "staking";
 
@@ -31,31 +29,14 @@ describe("the controller reconciling KeyShares on a real API server", () => {
   let cluster: TestCluster;
   let objects: KubernetesObjectApi;
   let core: CoreV1Api;
-  let controller: Controller;
   const node = new NodeApiDouble();
 
   beforeAll(async () => {
-    cluster = await startCluster({ controllerManager: true });
-    await installCrds(cluster.kc);
-    await createNamespace(cluster.kc, NS);
-    await createNamespace(cluster.kc, "nektar-system");
+    cluster = await startControllerCluster(NS, { identity: "ks", nodeApi: node });
     objects = KubernetesObjectApi.makeApiClient(cluster.kc);
     core = cluster.kc.makeApiClient(CoreV1Api);
-    controller = new Controller(cluster.kc, {
-      identity: "ks",
-      controllerNamespace: "nektar-system",
-      defaultImage: "ghcr.io/nektar-network/nektar:test",
-      leaderElection: { name: "nektar-controller", retryPeriodMs: 300 },
-      probes: { host: "127.0.0.1", port: 0 },
-      nodeApi: node,
-      log: createLogger("controller"),
-    });
-    await controller.start();
   }, 120_000);
-  afterAll(async () => {
-    await controller?.stop();
-    await cluster?.stop();
-  });
+  afterAll(() => cluster?.stop());
 
   const read = (kind: "KeyShare" | "Operator", name: string) =>
     objects.read<KeyShare & Operator>({ apiVersion: "nektar.network/v1alpha1", kind, metadata: { name, namespace: NS } });
