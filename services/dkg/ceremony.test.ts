@@ -14,7 +14,7 @@ import { verifyDepositData } from "../core/eth/index.js";
 import { fromHex } from "../core/hex.js";
 import { type Identity, generateIdentity } from "../core/p2p/identity.js";
 import { CeremonyError, type CeremonyResult, type Progress, runCeremony } from "./ceremony.js";
-import { parseLock } from "./lock.js";
+import { parseLock } from "../core/cluster/lock.js";
 import { MemoryHub } from "./memory.js";
 import type { Deal, Envelope, MessageKind, Messages } from "./messages.js";
 import type { CeremonyNetwork } from "./network.js";

@@ -45,7 +45,7 @@ import { type ClusterDefinition, assertFullySigned, configHash } from "../core/p
 import type { Identity } from "../core/p2p/identity.js";
 import { type Dealing, combine, deal, inG1, popMessage, provePossession, publicShares, sharesFor, sharesMatch, findInvalidPossessions, type Possession, verifyRevealedShares } from "./dealing.js";
 import { NotEnoughPartialsError, recoverSignatures, verifiedDepositEntry } from "./deposits.js";
-import { type ClusterLock, LOCK_VERSION, type UnsignedLock, lockHash, signLockHash, verifyLockSignature } from "./lock.js";
+import { type ClusterLock, LOCK_VERSION, type UnsignedLock, lockHash, signLockHash, verifyLockSignature } from "../core/cluster/lock.js";
 import { DEAL_CHUNK, type Deal, DealType, type Envelope, G1_UNCOMPRESSED, G2_UNCOMPRESSED, type MessageKind, type Messages } from "./messages.js";
 import { type CeremonyNetwork, Inbox } from "./network.js";
 

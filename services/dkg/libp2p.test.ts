@@ -14,7 +14,7 @@ import { ClusterHost } from "../core/p2p/host.js";
 import { generateIdentity } from "../core/p2p/identity.js";
 import { freePorts } from "../core/p2p/testing.js";
 import { type CeremonyResult, ceremonyId, runCeremony } from "./ceremony.js";
-import { parseLock } from "./lock.js";
+import { parseLock } from "../core/cluster/lock.js";
 import { PROTOCOLS } from "./messages.js";
 import { type OperatorOptions, loopbackCluster, runOverLibp2p, startHost, testDefinition } from "./testing.js";
 

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "@jest/globals";
 import { toHex } from "../core/hex.js";
 import { type Identity, generateIdentity } from "../core/p2p/identity.js";
-import { type ClusterLock, type UnsignedLock, lockHash, parseLock, signLockHash } from "./lock.js";
+import { type ClusterLock, type UnsignedLock, lockHash, parseLock, signLockHash } from "../core/cluster/lock.js";
 import { runInMemory, testDefinition } from "./testing.js";
 
 /** The lock as a JSON file would hold it, to be altered by a test. */

@@ -1,30 +1,18 @@
 /**
  * What a ceremony leaves on disk, per operator, in one new folder created all at once (nothing is
- * written unless the ceremony completed, and a crash while writing leaves no folder):
- *
- *     cluster-lock.json               the lock every operator signed (the same at every operator)
- *     deposit_data.json               the deposits, as the staking deposit tools write them
- *     validator_keys/keystore-<v>.json   this operator's share of validator v, EIP-2335
- *
- * The keystores' password is the operator's own, given as a file; it is not written here.
+ * written unless the ceremony completed, and a crash while writing leaves no folder). The layout
+ * is services/core/cluster/shares.ts's, where signer nodes read it back.
  */
 import { mkdir, readdir } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { type KdfParams, decryptKeystore, encryptKeystore, fromBytesBE, readKeystoreFile, toBytes32, writeKeystoreFile } from "../core/crypto/index.js";
+import { formatLock } from "../core/cluster/lock.js";
+import { DEPOSIT_DATA_FILE, KEYS_DIR, LOCK_FILE, keystoreFile } from "../core/cluster/shares.js";
+import { type KdfParams, encryptKeystore, toBytes32, writeKeystoreFile } from "../core/crypto/index.js";
 import { NektarError } from "../core/errors.js";
 import { formatDepositData } from "../core/eth/index.js";
 import { publishDirectory, writeFileAtomic } from "../core/store/files.js";
 import type { CeremonyResult } from "./ceremony.js";
-import { type ClusterLock, formatLock } from "./lock.js";
-
-export const LOCK_FILE = "cluster-lock.json";
-export const DEPOSIT_DATA_FILE = "deposit_data.json";
-export const KEYS_DIR = "validator_keys";
-
-export function keystoreFile(validator: number): string {
-  return `keystore-${validator}.json`;
-}
 
 /** Fails unless `dir` is missing or empty: checked before a ceremony, so a long one does not end in vain. */
 export async function checkOutputFolder(dir: string): Promise<void> {
@@ -65,24 +53,6 @@ export async function writeCeremonyOutput(dir: string, result: CeremonyResult, o
     write(writeFileAtomic(join(tmp, LOCK_FILE), formatLock(lock)));
     await Promise.all(writes);
   });
-}
-
-/**
- * An operator's shares of every validator of `lock`, from the keystores of a ceremony's output
- * (its validator_keys folder). Each must be the operator's share (id `shareId`) in the lock.
- */
-export async function readKeyShares(keysDir: string, lock: ClusterLock, shareId: number, password: string): Promise<bigint[]> {
-  const shares: bigint[] = [];
-  for (const [v, validator] of lock.validators.entries()) {
-    const file = join(keysDir, keystoreFile(v));
-    const keystore = await readKeystoreFile(file);
-    const expected = validator.publicShares[shareId - 1]!.slice(2);
-    if (keystore.pubkey?.toLowerCase() !== expected) {
-      throw new NektarError(`${file}: not this operator's share ${shareId} of validator ${v} in the lock (its public key is 0x${keystore.pubkey ?? "missing"}, the lock's 0x${expected})`);
-    }
-    shares.push(fromBytesBE(await decryptKeystore(keystore, password, file)));
-  }
-  return shares;
 }
 
 /** Runs `fn` on every item, at most `limit` at a time. */

@@ -9,7 +9,7 @@ import { parsePublicKey, recoverSignature, signPartial } from "../core/crypto/in
 import { fromHex } from "../core/hex.js";
 import { type Identity, generateIdentity } from "../core/p2p/identity.js";
 import { CeremonyError, type CeremonyResult, runCeremony } from "./ceremony.js";
-import { type ClusterLock, parseLock } from "./lock.js";
+import { type ClusterLock, parseLock } from "../core/cluster/lock.js";
 import { MemoryHub } from "./memory.js";
 import { runInMemory, testDefinition } from "./testing.js";
 

@@ -13,8 +13,9 @@ import { ClusterHost } from "../core/p2p/host.js";
 import type { Identity } from "../core/p2p/identity.js";
 import { type CeremonyResult, type Progress, type Timeouts, runCeremony } from "./ceremony.js";
 import { ClusterHostNetwork } from "./libp2p.js";
-import type { ClusterLock } from "./lock.js";
-import { checkOutputFolder, readKeyShares, writeCeremonyOutput } from "./output.js";
+import type { ClusterLock } from "../core/cluster/lock.js";
+import { readKeyShares } from "../core/cluster/shares.js";
+import { checkOutputFolder, writeCeremonyOutput } from "./output.js";
 
 export interface DkgOptions {
   /** Signed by every operator (for resharing: the new definition). */

@@ -14,7 +14,7 @@ import { fromHex } from "../../core/hex.js";
 import { type ClusterDefinition, writeDefinitionFile } from "../../core/p2p/definition.js";
 import { type Identity, createIdentityFile, generateIdentity } from "../../core/p2p/identity.js";
 import { freePorts } from "../../core/p2p/testing.js";
-import { type ClusterLock, readLockFile } from "../../dkg/lock.js";
+import { type ClusterLock, readLockFile } from "../../core/cluster/lock.js";
 import { testDefinition } from "../../dkg/testing.js";
 import { runDkg } from "../../dkg/wire.js";
 import { runCli } from "../../../test/helpers/cli.js";
