@@ -2,9 +2,11 @@ import type { Command } from "commander";
 import { registerClusterCommands } from "./cluster.js";
 import { registerControllerCommands } from "./controller.js";
 import { registerDepositCommands } from "./deposit.js";
+import { registerDevnetCommands } from "./devnet.js";
 import { registerDkgCommands } from "./dkg.js";
 import { registerIdentityCommands } from "./identity.js";
 import { registerKeysCommands } from "./keys.js";
+import { registerNodeCommands } from "./node.js";
 import { registerSlashingProtectionCommands } from "./slashingProtection.js";
 
 /** Each command module adds its subcommands here; this is the one place they are wired. */
@@ -12,8 +14,10 @@ export function registerCommands(program: Command): void {
   registerClusterCommands(program);
   registerControllerCommands(program);
   registerDepositCommands(program);
+  registerDevnetCommands(program);
   registerDkgCommands(program);
   registerIdentityCommands(program);
   registerKeysCommands(program);
+  registerNodeCommands(program);
   registerSlashingProtectionCommands(program);
 }
