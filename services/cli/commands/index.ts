@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { registerClusterCommands } from "./cluster.js";
 import { registerControllerCommands } from "./controller.js";
 import { registerDepositCommands } from "./deposit.js";
+import { registerDevnetCommands } from "./devnet.js";
 import { registerDkgCommands } from "./dkg.js";
 import { registerIdentityCommands } from "./identity.js";
 import { registerKeysCommands } from "./keys.js";
@@ -13,6 +14,7 @@ export function registerCommands(program: Command): void {
   registerClusterCommands(program);
   registerControllerCommands(program);
   registerDepositCommands(program);
+  registerDevnetCommands(program);
   registerDkgCommands(program);
   registerIdentityCommands(program);
   registerKeysCommands(program);
