@@ -210,6 +210,11 @@ export class NodeContainer {
     return (await this.container.inspect()).State.Running;
   }
 
+  /** The exit code of its last run (meaningful once it is not running). */
+  async exitCode(): Promise<number> {
+    return (await this.container.inspect()).State.ExitCode;
+  }
+
   /** SIGTERM, then SIGKILL after `timeoutSeconds`, as Kubernetes stops a pod. */
   async stop(timeoutSeconds = 10): Promise<void> {
     await this.container.stop({ t: timeoutSeconds });

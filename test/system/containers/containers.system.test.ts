@@ -7,13 +7,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { verify } from "@chainsafe/blst";
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { AppsV1Api, CoordinationV1Api, KubernetesObjectApi } from "@kubernetes/client-node";
+import { examples } from "../../../controller/api/examples.js";
 import { join } from "node:path";
 import { type ClusterLock, readLockFile } from "../../../services/core/cluster/lock.js";
 import { KEYS_DIR, LOCK_FILE, DEPOSIT_DATA_FILE, readKeyShares } from "../../../services/core/cluster/shares.js";
 import { parsePublicKey, recoverSignature, signPartial } from "../../../services/core/crypto/index.js";
 import { fromHex } from "../../../services/core/hex.js";
-import { ContainerCluster, NEKTAR_UID } from "./cluster.js";
+import { createNamespace, installCrds, startCluster } from "../controller/cluster.js";
+import { freePort } from "../processes.js";
+import { ContainerCluster, NEKTAR_UID, eventually } from "./cluster.js";
 import { type DkgOutput, PASSWORD, dkgInContainers } from "./dkg.js";
 
 const suiteStart = Date.now();
@@ -78,4 +82,48 @@ describe("a DKG among 4 containers", () => {
       }
     }
   }, 60_000);
+});
+
+describe("the controller image", () => {
+  it("leads, reports ready on /readyz and reconciles an Operator against a real kube-apiserver; stops cleanly on SIGTERM", async () => {
+    const c = containers();
+    const kube = await startCluster();
+    try {
+      await installCrds(kube.kc);
+      await createNamespace(kube.kc, "nektar-system");
+      await createNamespace(kube.kc, "staking");
+      // The API server listens on the host's loopback: the controller shares the host's network.
+      const kubeconfig = c.writeFile("controller", "kubeconfig", readFileSync(kube.kube.kubeconfigPath, "utf8"));
+      const port = await freePort();
+      const image = process.env.NEKTAR_IMAGE!;
+      const controller = await c.start(
+        "controller",
+        ["controller", "run", "--kubeconfig", kubeconfig, "--identity", "controller-0", "--node-image", image, "--probe-address", `127.0.0.1:${port}`],
+        { networkMode: "host" },
+      );
+
+      const lease = await eventually(
+        () => kube.kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ namespace: "nektar-system", name: "nektar-controller" }),
+        60_000,
+      );
+      expect(lease.spec?.holderIdentity).toBe("controller-0");
+      // A leader is ready once its caches are synced.
+      await eventually(async () => {
+        const response = await fetch(`${await controller.url(port)}/readyz`);
+        if (response.status !== 200) throw new Error(`/readyz: ${response.status} ${await response.text()}`);
+      }, 60_000);
+
+      await KubernetesObjectApi.makeApiClient(kube.kc).create({ ...examples.operator("op-1"), metadata: { name: "op-1", namespace: "staking" } });
+      const statefulSet = await eventually(
+        () => kube.kc.makeApiClient(AppsV1Api).readNamespacedStatefulSet({ namespace: "staking", name: "op-1-node" }),
+        60_000,
+      );
+      expect(statefulSet.spec?.template.spec?.containers[0]?.image).toBe(image);
+
+      await controller.stop(30);
+      expect(await controller.exitCode()).toBe(0);
+    } finally {
+      await kube.stop();
+    }
+  }, 240_000);
 });
