@@ -1,0 +1,63 @@
+/**
+ * `nektar devnet` end to end, as a user runs it: a real process, a real chain (anvil from npm),
+ * a real DKG over libp2p; then Ctrl-C (SIGINT) must stop everything: exit code 0, no child
+ * process left, every port it printed closed.
+ *
+ * A small cluster (4 operators, threshold 3, 1 validator) keeps it within a couple of minutes
+ * on a loaded 2-core machine; the defaults (16 / 11 / 4) run the same code.
+ */
+import { describe, expect, it } from "@jest/globals";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { childPids, isListening, isRunning, portsIn, startDevnet } from "./devnet.js";
+
+/** Printed once every component runs. */
+const RUNNING = /press Ctrl-C to stop/;
+
+describe("nektar devnet", () => {
+  it("starts the chain, the contracts, the operators and their DKG, and stops cleanly on SIGINT", async () => {
+    const devnet = startDevnet(["--operators", "4", "--validators", "1"]);
+    try {
+      await devnet.waitFor(RUNNING, 240_000);
+      const output = devnet.output();
+      // What it said runs where: the data dir, the logs, the chain's URL.
+      expect(output).toContain(`data dir             ${devnet.dataDir}`);
+      expect(output).toMatch(/DKG of 1 validators among the 4 operators over libp2p \.\.\. [\d.]+ s: lock 0x[0-9a-f]{16}/);
+      const lock = JSON.parse(readFileSync(join(devnet.dataDir, "operators", "op-0", "dkg", "cluster-lock.json"), "utf8")) as { definition: { threshold: number } };
+      expect(lock.definition.threshold).toBe(3);
+
+      const ports = portsIn(output);
+      expect(ports.length).toBeGreaterThan(0);
+      for (const port of ports) expect({ port, listening: await isListening(port) }).toEqual({ port, listening: true });
+      const children = childPids(devnet.child.pid!);
+      expect(children.length).toBeGreaterThan(0); // anvil, at least
+
+      devnet.child.kill("SIGINT");
+      expect(await devnet.exited).toBe(0);
+      expect(devnet.output()).toMatch(/stopped; data and logs kept in /);
+      expect(devnet.output()).not.toMatch(/could not stop/);
+      for (const pid of children) expect({ pid, running: isRunning(pid) }).toEqual({ pid, running: false });
+      for (const port of ports) expect({ port, listening: await isListening(port) }).toEqual({ port, listening: false });
+    } finally {
+      await devnet.cleanup();
+    }
+  }, 300_000);
+
+  it("refuses a data dir that is not empty, naming it, and leaves nothing running", async () => {
+    const devnet = startDevnet(["--operators", "4", "--validators", "1"]);
+    try {
+      await devnet.waitFor(/\[1\/\d+\] starting a local chain/, 120_000);
+      devnet.child.kill("SIGINT");
+      expect(await devnet.exited).toBe(0);
+      const again = startDevnet(["--operators", "4", "--data-dir", devnet.dataDir]);
+      try {
+        expect(await again.exited).toBe(1);
+        expect(again.output()).toContain(`--data-dir ${devnet.dataDir}: not empty`);
+      } finally {
+        await again.cleanup();
+      }
+    } finally {
+      await devnet.cleanup();
+    }
+  }, 180_000);
+});
