@@ -12,7 +12,7 @@
  * leaves the others to the test. REST and p2p on free 127.0.0.1 ports, no discovery; the data
  * dir and log live in one temp dir, removed by stop().
  */
-import { mkdtempSync, existsSync } from "node:fs";
+import { mkdirSync, mkdtempSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -95,6 +95,53 @@ export async function startLodestarDevChain(options: DevChainOptions = {}): Prom
     await processes.stopAll();
     throw error;
   }
+}
+
+export interface ValidatorClientOptions {
+  /** The remote signer (Web3Signer API) the validator client signs through. */
+  readonly externalSignerUrl: string;
+  /** The validators it runs, all signed remotely, 0x hex. */
+  readonly pubkeys: readonly string[];
+  /** Where its data and log go; removed by stop(). */
+  readonly dir: string;
+}
+
+export interface LodestarValidatorClient {
+  logTail(lines?: number): string;
+  /** Whether it has exited, and how, with its log. */
+  exited(): string | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * Lodestar 1.5.1's validator client against the dev chain, its keys on a remote signer
+ * (`--externalSigner.url`): an existing validator client using a Web3Signer-compatible signer.
+ */
+export function startLodestarValidator(chain: LodestarDevChain, options: ValidatorClientOptions): LodestarValidatorClient {
+  const lodestar = process.env.LODESTAR!;
+  mkdirSync(options.dir, { recursive: true });
+  const processes = new Processes(options.dir);
+  processes.start(
+    "validator",
+    lodestar,
+    [
+      "validator",
+      `--dataDir=${join(options.dir, "data")}`,
+      // The dev chain's config: the minimal preset, Altair from genesis, its slot time.
+      "--preset=minimal",
+      "--params.ALTAIR_FORK_EPOCH=0",
+      `--params.SECONDS_PER_SLOT=${chain.secondsPerSlot}`,
+      `--server=${chain.restUrl}`,
+      `--externalSigner.url=${options.externalSignerUrl}`,
+      `--externalSigner.pubkeys=${options.pubkeys.join(",")}`,
+    ],
+    { env: lodestarEnv(), cwd: options.dir },
+  );
+  return {
+    logTail: (lines = 40) => processes.logTail("validator", lines),
+    exited: () => processes.exited(),
+    stop: () => processes.stopAll(),
+  };
 }
 
 /**
