@@ -41,6 +41,7 @@ export const ChainConfigSchema = Type.Object(
     taskManager: Address("TaskManager contract"),
     avsDirectory: Address("AVSDirectory contract"),
     operatorRegistry: Address("OperatorRegistry contract"),
+    slasher: Type.Optional(Address("Slasher contract (the aggregator sends slashing evidence to it)")),
     pollingIntervalMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 1_000, description: "How often to poll the node for new blocks and events." }),
   },
   { additionalProperties: false },

@@ -1,0 +1,352 @@
+/**
+ * The aggregator: takes workers' responses over libp2p, collects each task's until one result
+ * holds the stake quorum at the task's reference block (quorum.ts), aggregates the signatures,
+ * names the non-signers and submits the certificate to the TaskManager. Conflicting responses
+ * of one operator are kept as double-sign evidence (and proposed to the Slasher if enabled).
+ * After a certificate lands it watches the challenge window. Its task records are what the
+ * gateway serves (GET /v1/tasks/{id} on its http address).
+ */
+import { EventEmitter } from "node:events";
+import { peerIdFromString } from "@libp2p/peer-id";
+import type { Registry } from "prom-client";
+import { Counter, Histogram } from "prom-client";
+
+import { aggregateResponse } from "../../contracts/client/index.js";
+import type { Task, TaskCreated } from "../../contracts/client/index.js";
+import { toHex } from "../core/hex.js";
+import type { Logger } from "../core/log/index.js";
+import { ClusterHost } from "../core/p2p/index.js";
+import type { ClusterMember, Identity } from "../core/p2p/index.js";
+import type { AvsChain, DoubleSignEvidence, OperatorSet } from "./chain.js";
+import { startHttp } from "./http.js";
+import type { HttpServer } from "./http.js";
+import { TaskResponseProtocol, encodeReason } from "./protocol.js";
+import type { TaskResponseAck, TaskResponseMessage } from "./protocol.js";
+import { TaskCollector } from "./quorum.js";
+import type { Quorum } from "./quorum.js";
+import type { TaskRecord } from "./records.js";
+
+export interface AggregatorOptions {
+  chain: AvsChain;
+  avsIds: readonly number[];
+  identity: Identity;
+  listen: readonly string[];
+  /** Propose a slash for each equivocation found (needs chain.slasher). */
+  submitEvidence: boolean;
+  /** Where /v1/tasks/{id}, /v1/evidence, /livez, /readyz and /metrics listen; none if absent. */
+  http?: { host: string; port: number };
+  registry: Registry;
+  logger: Logger;
+}
+
+export interface AggregatorEvents {
+  certified: [TaskRecord];
+  failed: [TaskRecord];
+  evidence: [TaskRecord];
+}
+
+export interface Aggregator extends EventEmitter<AggregatorEvents> {
+  readonly peerId: string;
+  /** libp2p addresses workers dial (with the bound ports). */
+  readonly multiaddrs: string[];
+  readonly url: string | undefined;
+  task(taskId: number): TaskRecord | undefined;
+  stop(): Promise<void>;
+}
+
+/** How long a response for a task not yet seen waits for its TaskCreated. */
+const UNKNOWN_TASK_WAIT_MS = 10_000;
+/** Task records kept for the gateway (oldest dropped first). */
+const MAX_RECORDS = 10_000;
+
+interface Pending {
+  record: TaskRecord;
+  collector: TaskCollector;
+  task: Task;
+}
+
+export async function startAggregator(options: AggregatorOptions): Promise<Aggregator> {
+  const { chain, identity, logger: log } = options;
+  const avsIds = new Set(options.avsIds);
+  const metrics = aggregatorMetrics(options.registry);
+  const peerId = identity.peerId.toString();
+  const emitter = new EventEmitter<AggregatorEvents>();
+
+  // Every task seen, oldest first; finished ones keep their collector, since a response after
+  // the certificate can still be an operator's second, conflicting signature.
+  const tasks = new Map<number, Pending>();
+  const collecting = new Set<number>();
+  const loading = new Map<number, Promise<Pending | null>>();
+  const submissions = new Set<Promise<void>>();
+  let stopped = false;
+
+  // The workers the host admits: every operator of the AVSs now, by its registered peer id.
+  const peers = (await Promise.all([...avsIds].map((id) => chain.peersOf(id)))).flat();
+  const workers = new Map<string, ClusterMember>();
+  for (const member of peers) {
+    if (!isPeerId(member.peerId)) {
+      log.warn({ operator: member.address, peerId: member.peerId }, "operator registered no valid libp2p peer id; it cannot reach this aggregator");
+    } else if (member.peerId !== peerId) {
+      workers.set(member.peerId, { name: member.address, peerId: member.peerId, multiaddrs: [] });
+    }
+  }
+  const host = new ClusterHost({
+    identity,
+    operators: [{ name: "aggregator", peerId, multiaddrs: [] }, ...workers.values()],
+    listen: options.listen,
+    registry: options.registry,
+    logger: log,
+  });
+
+  const remember = (p: Pending): void => {
+    tasks.set(p.record.taskId, p);
+    collecting.add(p.record.taskId);
+    if (tasks.size > MAX_RECORDS) {
+      const oldest = tasks.keys().next().value!;
+      tasks.delete(oldest);
+      collecting.delete(oldest);
+    }
+  };
+
+  const finish = (p: Pending, state: "certified" | "failed", reason?: string): void => {
+    collecting.delete(p.record.taskId);
+    p.record.state = state;
+    if (reason !== undefined) p.record.reason = reason;
+    metrics.tasks.inc({ outcome: state });
+    log.info({ taskId: p.record.taskId, state, reason }, `task ${state}`);
+    emitter.emit(state, p.record);
+  };
+
+  /** Starts collecting `event`'s task: reads the operator set at its reference block. */
+  const open = async (event: TaskCreated, createdBlock: number | undefined): Promise<Pending> => {
+    const taskId = Number(event.taskId);
+    const operators: OperatorSet = await chain.operatorsAt(Number(event.avsId), Number(event.task.referenceBlock));
+    const task = event.task;
+    const record: TaskRecord = {
+      taskId,
+      avsId: Number(event.avsId),
+      input: event.input,
+      inputHash: task.inputHash,
+      referenceBlock: Number(task.referenceBlock),
+      responseDeadline: Number(task.responseDeadline),
+      createdBlock,
+      quorumBps: Number(task.quorumBps),
+      totalStake: task.totalStake.toString(),
+      operators: operators.members.size,
+      state: "collecting",
+      responses: [],
+      failures: [],
+      evidence: [],
+    };
+    const p = { record, task, collector: new TaskCollector(task, operators, (resultHash) => chain.digest(taskId, resultHash)) };
+    remember(p);
+    return p;
+  };
+
+  /** The collection of `taskId`, opened from the chain if this aggregator has not seen it yet. */
+  const collection = (taskId: number): Promise<Pending | null> => {
+    const known = tasks.get(taskId);
+    if (known !== undefined) return Promise.resolve(known);
+    let loaded = loading.get(taskId);
+    if (loaded === undefined) {
+      loaded = (async () => {
+        const deadline = performance.now() + UNKNOWN_TASK_WAIT_MS;
+        // The worker may have heard TaskCreated before this node indexed it: ask again briefly.
+        for (;;) {
+          const found = await chain.findTask(taskId);
+          if (found !== null) return avsIds.has(Number(found.avsId)) ? open(found, found.blockNumber) : null;
+          if (performance.now() > deadline || stopped) return null;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      })().finally(() => loading.delete(taskId));
+      loading.set(taskId, loaded);
+    }
+    return loaded;
+  };
+
+  const submit = async (p: Pending, quorum: Quorum): Promise<void> => {
+    const { record } = p;
+    record.state = "submitting";
+    const quorumAt = performance.now();
+    try {
+      const aggregate = aggregateResponse(
+        quorum.signers.map((s) => s.signature),
+        quorum.nonSigners.map((m) => m.publicKey),
+      );
+      const responded = await chain.submitResponse(p.task, quorum.resultHash, aggregate);
+      const submittedMs = performance.now() - quorumAt;
+      metrics.submit.observe(submittedMs / 1000);
+      record.certificate = {
+        resultHash: quorum.resultHash,
+        result: toHex(quorum.result),
+        signedStake: quorum.signedStake.toString(),
+        signers: quorum.signers.map((s) => s.member.operatorId),
+        nonSignerIds: responded.nonSignerIds.map((id) => id.toLowerCase()),
+        respondedBlock: responded.blockNumber,
+        txHash: responded.txHash,
+        challengeDeadline: await chain.challengeDeadline(record.avsId, responded.blockNumber),
+        challenge: "none",
+        quorumToSubmissionMs: Math.round(submittedMs * 1000) / 1000,
+      };
+      for (const r of record.responses) r.counted = record.certificate.signers.includes(r.operatorId);
+      finish(p, "certified");
+    } catch (err) {
+      finish(p, "failed", `submission failed: ${(err as Error).message}`);
+    }
+  };
+
+  const recordEvidence = async (p: Pending, evidence: DoubleSignEvidence): Promise<void> => {
+    const entry: TaskRecord["evidence"][number] = {
+      kind: "double-sign",
+      operatorId: evidence.operatorId,
+      publicKey: toHex(evidence.publicKey.toBytes(true)),
+      resultA: evidence.resultA,
+      signatureA: toHex(evidence.signatureA.toBytes(true)),
+      resultB: evidence.resultB,
+      signatureB: toHex(evidence.signatureB.toBytes(true)),
+    };
+    p.record.evidence.push(entry);
+    metrics.evidence.inc();
+    log.warn({ taskId: p.record.taskId, operatorId: evidence.operatorId }, "operator signed two results: double-sign evidence recorded");
+    if (options.submitEvidence) {
+      try {
+        const proposed = await chain.proposeDoubleSign(evidence);
+        entry.proposalId = proposed.proposalId.toString();
+        entry.txHash = proposed.txHash;
+      } catch (err) {
+        entry.submitError = (err as Error).message;
+      }
+    }
+    emitter.emit("evidence", p.record);
+  };
+
+  const onResponse = async (message: TaskResponseMessage, fromPeerId: string): Promise<TaskResponseAck> => {
+    const refuse = (reason: string): TaskResponseAck => {
+      metrics.responses.inc({ outcome: "refused" });
+      return { accepted: false, reason: encodeReason(reason) };
+    };
+    const target = await collection(message.taskId);
+    if (target === null) return refuse(`task ${message.taskId} is not a task of AVS ${[...avsIds].join(", ")} known to this aggregator`);
+    const outcome = target.collector.add(message, fromPeerId);
+    metrics.responses.inc({ outcome: outcome.kind });
+    switch (outcome.kind) {
+      case "refused":
+        return refuse(outcome.reason);
+      case "duplicate":
+        break;
+      case "failure":
+        target.record.failures.push({ operatorId: toHex(message.operatorId), reason: outcome.reason });
+        break;
+      case "equivocation":
+        await recordEvidence(target, outcome.evidence);
+        break;
+      case "accepted":
+        target.record.responses.push({
+          operatorId: outcome.response.member.operatorId,
+          operator: outcome.response.member.address,
+          stake: outcome.response.member.stake.toString(),
+          resultHash: outcome.response.resultHash,
+          signature: toHex(message.signature),
+          receivedAt: outcome.response.receivedAt.toISOString(),
+          counted: false,
+        });
+        break;
+    }
+    if (target.record.state === "collecting") {
+      const quorum = target.collector.quorum();
+      if (quorum !== null) {
+        const job = submit(target, quorum);
+        submissions.add(job);
+        void job.finally(() => submissions.delete(job));
+      } else {
+        const hopeless = target.collector.hopeless();
+        if (hopeless !== null) finish(target, "failed", hopeless);
+      }
+    }
+    return { accepted: true, reason: new Uint8Array() };
+  };
+
+  host.handle(TaskResponseProtocol, (message, from) => onResponse(message, from.peerId));
+  await host.start();
+
+  // Deadlines and challenge windows move with blocks.
+  const onBlock = (blockNumber: number): void => {
+    for (const taskId of [...collecting]) {
+      const p = tasks.get(taskId)!;
+      if (blockNumber > p.record.responseDeadline) {
+        finish(p, "failed", `response window closed at block ${p.record.responseDeadline}: ${p.collector.hopeless() ?? "the quorum was not reached in time"}`);
+      }
+    }
+  };
+  const follower = chain.follow({
+    taskCreated: (event, blockNumber) => {
+      const taskId = Number(event.taskId);
+      if (!avsIds.has(Number(event.avsId)) || tasks.has(taskId) || loading.has(taskId)) return;
+      const opened = open(event, blockNumber).catch((err: unknown) => {
+        log.error({ taskId, err: (err as Error).message }, "cannot read the task's operator set");
+        return null;
+      });
+      loading.set(taskId, opened);
+      void opened.finally(() => loading.delete(taskId));
+    },
+    taskChallenged: (event) => {
+      const certificate = tasks.get(Number(event.taskId))?.record.certificate;
+      if (certificate !== undefined) certificate.challenge = "open";
+    },
+    challengeResolved: (event) => {
+      const certificate = tasks.get(Number(event.taskId))?.record.certificate;
+      if (certificate !== undefined) certificate.challenge = event.upheld ? "upheld" : "rejected";
+    },
+    block: onBlock,
+    error: (err) => log.warn({ err: err.message }, "cannot poll the execution node"),
+  });
+  await follower.ready();
+
+  let http: HttpServer | undefined;
+  if (options.http !== undefined) {
+    http = await startHttp(options.http, options.registry, () => true, (app) => {
+      app.get<{ Params: { taskId: string } }>("/v1/tasks/:taskId", async (request, reply) => {
+        const record = tasks.get(Number(request.params.taskId))?.record;
+        return record === undefined ? reply.code(404).send({ message: `task ${request.params.taskId}: not known to this aggregator` }) : record;
+      });
+    });
+  }
+  log.info({ peerId, listen: host.multiaddrs, avsIds: [...avsIds], workers: workers.size, http: http?.url }, "AVS aggregator started");
+
+  return Object.assign(emitter, {
+    peerId,
+    multiaddrs: host.multiaddrs,
+    url: http?.url,
+    task: (taskId: number) => tasks.get(taskId)?.record,
+    stop: async () => {
+      stopped = true;
+      await follower.stop();
+      await Promise.allSettled([...loading.values()]);
+      await Promise.allSettled([...submissions]);
+      await http?.close();
+      await host.stop();
+    },
+  });
+}
+
+function isPeerId(value: string): boolean {
+  try {
+    peerIdFromString(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function aggregatorMetrics(registry: Registry) {
+  const get = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make();
+  return {
+    tasks: get("nektar_avs_aggregator_tasks_total", () => new Counter({ name: "nektar_avs_aggregator_tasks_total", help: "Tasks finished, by outcome", labelNames: ["outcome"], registers: [registry] })),
+    responses: get("nektar_avs_aggregator_responses_total", () => new Counter({ name: "nektar_avs_aggregator_responses_total", help: "Worker messages, by outcome", labelNames: ["outcome"], registers: [registry] })),
+    evidence: get("nektar_avs_aggregator_evidence_total", () => new Counter({ name: "nektar_avs_aggregator_evidence_total", help: "Double-sign evidence recorded", registers: [registry] })),
+    submit: get(
+      "nektar_avs_aggregator_submit_seconds",
+      () => new Histogram({ name: "nektar_avs_aggregator_submit_seconds", help: "From the quorum reached to the response mined", buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] }),
+    ),
+  };
+}

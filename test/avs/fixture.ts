@@ -1,0 +1,206 @@
+/**
+ * An AVS network on one machine, for the AVS tests and benches: anvil with the contracts, n
+ * operators (BLS key, libp2p identity registered on-chain, delegated stake, opted in), the
+ * example executor, one aggregator and one worker per operator, all in this process over real
+ * libp2p on loopback.
+ */
+import { SecretKey } from "@chainsafe/blst";
+import { parseEther, toUtf8Bytes } from "ethers";
+import { Registry } from "prom-client";
+
+import { registerOperator } from "../../contracts/client/index.js";
+import { AVS_OWNER, TASK_CREATOR, deployFixture, registerAVS, slashingParams, taskParams } from "../../contracts/test/fixture.js";
+import type { Fixture } from "../../contracts/test/fixture.js";
+import { startExecutor } from "../../examples/sha256-avs/executor.js";
+import type { ExecutorServer } from "../../examples/sha256-avs/executor.js";
+import { AvsChain, encodePeerId } from "../../services/avs/chain.js";
+import type { ChainConfig } from "../../services/avs/config.js";
+import { startAggregator } from "../../services/avs/aggregator.js";
+import type { Aggregator } from "../../services/avs/aggregator.js";
+import { secretKeySigner } from "../../services/avs/signer.js";
+import { startWorker } from "../../services/avs/worker.js";
+import type { Worker } from "../../services/avs/worker.js";
+import { createLogger } from "../../services/core/log/index.js";
+import { generateIdentity } from "../../services/core/p2p/index.js";
+import type { Identity } from "../../services/core/p2p/index.js";
+
+/** Dev accounts with fixed roles; operators are accounts 1..n (n <= 13 with the default 20). */
+export const AGGREGATOR_ACCOUNT = 17;
+
+export interface AvsOperator {
+  index: number;
+  address: string;
+  secretKey: SecretKey;
+  identity: Identity;
+}
+
+export interface AvsNetwork {
+  f: Fixture;
+  avsId: number;
+  chainConfig: ChainConfig;
+  operators: AvsOperator[];
+  /** The task creator's view (what the gateway holds). */
+  creator: AvsChain;
+  stop(): Promise<void>;
+}
+
+export interface AvsNetworkOptions {
+  operators: number;
+  /** Dev accounts anvil creates; operators + 8 at least. */
+  accounts?: number;
+  stakeEth?: number;
+  quorumBps?: number;
+  responseWindowBlocks?: number;
+}
+
+export async function deployAvsNetwork(options: AvsNetworkOptions): Promise<AvsNetwork> {
+  const accounts = options.accounts ?? 20;
+  const f = await deployFixture(accounts);
+  const roleBase = accounts - 6; // AVS owner, task creator, arbiter, aggregator live above the operators
+  if (options.operators >= Math.min(roleBase, AVS_OWNER)) throw new Error(`${options.operators} operators need more than ${accounts} accounts`);
+  const operators: AvsOperator[] = [];
+  for (let i = 1; i <= options.operators; i++) {
+    const contracts = await f.as(i);
+    const secretKey = SecretKey.fromKeygen(new Uint8Array(32).fill(i), toUtf8Bytes("nektar avs tests"));
+    const identity = generateIdentity();
+    await registerOperator(contracts.operatorRegistry, secretKey, encodePeerId(identity.peerId.toString()));
+    const address = await (await f.anvil.signer(i)).getAddress();
+    await (await contracts.delegationManager.delegateETH(address, { value: parseEther(String(options.stakeEth ?? 10)) })).wait();
+    operators.push({ index: i, address, secretKey, identity });
+  }
+  const avsId = Number(
+    await registerAVS(
+      f,
+      AVS_OWNER,
+      taskParams({
+        taskCreator: await (await f.anvil.signer(TASK_CREATOR)).getAddress(),
+        arbiter: await (await f.anvil.signer(16)).getAddress(),
+        quorumBps: options.quorumBps ?? 6_667,
+        responseWindowBlocks: options.responseWindowBlocks ?? 50,
+        challengeWindowBlocks: 20,
+        resolutionWindowBlocks: 10,
+      }),
+      slashingParams({ vetoWindowBlocks: 5 }),
+    ),
+  );
+  for (const o of operators) await (await (await f.as(o.index)).avsDirectory.optIn(avsId)).wait();
+  const { addresses } = f.contracts;
+  const chainConfig: ChainConfig = {
+    rpcUrl: f.anvil.url,
+    chainId: Number(f.chainId),
+    taskManager: addresses.taskManager,
+    avsDirectory: addresses.avsDirectory,
+    operatorRegistry: addresses.operatorRegistry,
+    slasher: addresses.slasher,
+    pollingIntervalMs: 50,
+  };
+  const creator = new AvsChain(chainConfig, f.anvil.provider, await f.anvil.signer(TASK_CREATOR));
+  await creator.connect();
+  // Past the opt-ins: a task's reference block is the previous one.
+  await f.anvil.mine(1);
+  return { f, avsId, chainConfig, operators, creator, stop: () => f.anvil.stop() };
+}
+
+export interface RunningAvs {
+  aggregator: Aggregator;
+  workers: Worker[];
+  executors: ExecutorServer[];
+  stop(): Promise<void>;
+}
+
+export interface RunOptions {
+  /** Operators (by position) whose executor returns a wrong result. */
+  corrupt?: number[];
+  /** Executor URL for every worker instead of a running executor (e.g. one nobody listens on). */
+  executorUrl?: string;
+  executorTimeoutMs?: number;
+  executorRetries?: number;
+  rounds?: number;
+  submitEvidence?: boolean;
+  aggregatorHttp?: boolean;
+  /** Run workers for the first n operators only. */
+  workers?: number;
+}
+
+/** Starts the executors, the aggregator and the workers of `net`. */
+export async function runAvs(net: AvsNetwork, options: RunOptions = {}): Promise<RunningAvs> {
+  const registry = new Registry();
+  const log = createLogger("avs-test");
+  const aggregatorChain = new AvsChain(net.chainConfig, net.f.anvil.provider, await net.f.anvil.signer(AGGREGATOR_ACCOUNT));
+  await aggregatorChain.connect();
+  const aggregator = await startAggregator({
+    chain: aggregatorChain,
+    avsIds: [net.avsId],
+    identity: generateIdentity(),
+    listen: ["/ip4/127.0.0.1/tcp/0"],
+    submitEvidence: options.submitEvidence ?? false,
+    http: options.aggregatorHttp ? { host: "127.0.0.1", port: 0 } : undefined,
+    registry,
+    logger: log,
+  });
+  const executors: ExecutorServer[] = [];
+  const workers: Worker[] = [];
+  const workerChain = new AvsChain(net.chainConfig, net.f.anvil.provider);
+  await workerChain.connect();
+  try {
+    for (const [i, o] of net.operators.slice(0, options.workers ?? net.operators.length).entries()) {
+      let url = options.executorUrl;
+      if (url === undefined) {
+        const executor = await startExecutor({ rounds: options.rounds ?? 10, corrupt: options.corrupt?.includes(i) });
+        executors.push(executor);
+        url = executor.url;
+      }
+      workers.push(
+        await startWorker({
+          chain: workerChain,
+          avsId: net.avsId,
+          signer: secretKeySigner(o.secretKey),
+          identity: o.identity,
+          listen: ["/ip4/127.0.0.1/tcp/0"],
+          aggregator: { peerId: aggregator.peerId, multiaddrs: aggregator.multiaddrs },
+          executor: { url, timeoutMs: options.executorTimeoutMs ?? 5_000, retries: options.executorRetries ?? 1, backoffMs: 50 },
+          registry: new Registry(),
+          logger: log,
+        }),
+      );
+    }
+  } catch (err) {
+    await Promise.allSettled([aggregator.stop(), ...workers.map((w) => w.stop()), ...executors.map((e) => e.stop())]);
+    throw err;
+  }
+  return {
+    aggregator,
+    workers,
+    executors,
+    stop: async () => {
+      await Promise.allSettled(workers.map((w) => w.stop()));
+      await aggregator.stop();
+      await Promise.allSettled(executors.map((e) => e.stop()));
+    },
+  };
+}
+
+/** Resolves with the aggregator's record of `taskId` once it is certified or failed. */
+export function settled(aggregator: Aggregator, taskId: number, timeoutMs = 20_000): Promise<NonNullable<ReturnType<Aggregator["task"]>>> {
+  return new Promise((resolve, reject) => {
+    const check = (): boolean => {
+      const record = aggregator.task(taskId);
+      if (record === undefined || (record.state !== "certified" && record.state !== "failed")) return false;
+      cleanup();
+      resolve(record);
+      return true;
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`task ${taskId} not settled within ${timeoutMs} ms: ${JSON.stringify(aggregator.task(taskId)?.state)}`));
+    }, timeoutMs);
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      aggregator.off("certified", check);
+      aggregator.off("failed", check);
+    };
+    aggregator.on("certified", check);
+    aggregator.on("failed", check);
+    check();
+  });
+}

@@ -1,0 +1,152 @@
+/**
+ * The AVS task flow end to end on anvil, with real libp2p on loopback: tasks created on-chain
+ * are answered by the operators' workers, certified by the aggregator and verified on-chain;
+ * a wrong result is outvoted; an equivocating operator's evidence is accepted by the Slasher;
+ * an executor that is down fails the task with the reason.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { keccak256, toUtf8Bytes } from "ethers";
+
+import { createServer } from "node:http";
+import type { Server } from "node:http";
+import { Registry } from "prom-client";
+
+import { hashChain } from "../../examples/sha256-avs/executor.js";
+import { TaskResponseProtocol, decodeReason } from "../../services/avs/protocol.js";
+import { fromHex, toHex } from "../../services/core/hex.js";
+import { ClusterHost } from "../../services/core/p2p/index.js";
+import { deployAvsNetwork, runAvs, settled } from "./fixture.js";
+import type { AvsNetwork } from "./fixture.js";
+
+const SETUP_MS = 180_000;
+const TEST_MS = 120_000;
+
+describe("AVS task flow", () => {
+  let net: AvsNetwork;
+
+  beforeAll(async () => {
+    net = await deployAvsNetwork({ operators: 5 });
+  }, SETUP_MS);
+  afterAll(async () => {
+    await net?.stop();
+  });
+
+  it("certifies a task answered by every operator, and the certificate verifies on-chain", async () => {
+    const avs = await runAvs(net);
+    try {
+      const input = toUtf8Bytes("hello nektar");
+      const created = await net.creator.createTask(net.avsId, input);
+      const record = await settled(avs.aggregator, Number(created.taskId));
+      expect(record.reason).toBeUndefined();
+      expect(record.state).toBe("certified");
+      const expected = toHex(hashChain(input, 10));
+      expect(record.certificate!.result).toBe(expected);
+      expect(record.certificate!.resultHash).toBe(keccak256(expected));
+      const onChain = await net.creator.findResponse(Number(created.taskId));
+      expect(onChain).not.toBeNull();
+      expect(onChain!.response.resultHash).toBe(keccak256(expected));
+      expect(await net.creator.taskManager.isResponse(onChain!.response)).toBe(true);
+      expect(onChain!.response.signedStake * 10_000n).toBeGreaterThanOrEqual(BigInt(record.totalStake) * 6_667n);
+      expect(record.certificate!.nonSignerIds).toEqual(onChain!.nonSignerIds.map((id) => id.toLowerCase()));
+    } finally {
+      await avs.stop();
+    }
+  }, TEST_MS);
+
+  it("outvotes an operator returning a wrong result; its second, conflicting signature is slashable evidence the Slasher accepts", async () => {
+    const avs = await runAvs(net, { corrupt: [0], submitEvidence: true });
+    const faulty = net.operators[0]!;
+    const faultyId = avs.workers[0]!.operatorId;
+    try {
+      const input = toUtf8Bytes("outvote me");
+      const created = await net.creator.createTask(net.avsId, input);
+      const taskId = Number(created.taskId);
+      const record = await settled(avs.aggregator, taskId);
+      expect(record.state).toBe("certified");
+      const honest = toHex(hashChain(input, 10));
+      expect(record.certificate!.result).toBe(honest);
+      expect(record.certificate!.signers).not.toContain(faultyId);
+      const onChain = await net.creator.findResponse(taskId);
+      expect(onChain!.response.resultHash).toBe(keccak256(honest));
+
+      // Wait for the faulty response (it may land after the certificate), then have the same
+      // operator sign the honest result too: two results, one task.
+      await waitFor(() => avs.aggregator.task(taskId)!.responses.some((r) => r.operatorId === faultyId));
+      const wrong = avs.aggregator.task(taskId)!.responses.find((r) => r.operatorId === faultyId)!;
+      expect(wrong.resultHash).not.toBe(keccak256(honest));
+      expect(wrong.counted).toBe(false);
+      expect(record.certificate!.nonSignerIds).toContain(faultyId);
+
+      await avs.workers[0]!.stop();
+      const host = new ClusterHost({
+        identity: faulty.identity,
+        operators: [
+          { name: "faulty", peerId: faulty.identity.peerId.toString(), multiaddrs: [] },
+          { name: "aggregator", peerId: avs.aggregator.peerId, multiaddrs: avs.aggregator.multiaddrs.map((a) => a.replace(/\/p2p\/[^/]+$/, "")) },
+        ],
+        listen: ["/ip4/127.0.0.1/tcp/0"],
+        registry: new Registry(),
+      });
+      await host.start();
+      try {
+        const signature = faulty.secretKey.sign(net.creator.digest(taskId, keccak256(honest))).toBytes();
+        const ack = await host.send(avs.aggregator.peerId, TaskResponseProtocol, {
+          taskId,
+          operatorId: fromHex(faultyId, "operator id"),
+          resultHash: fromHex(keccak256(honest), "hash"),
+          result: fromHex(honest, "result"),
+          signature,
+          error: new Uint8Array(),
+        });
+        expect(decodeReason(ack.reason)).toBe("");
+        expect(ack.accepted).toBe(true);
+      } finally {
+        await host.stop();
+      }
+      await waitFor(() => avs.aggregator.task(taskId)!.evidence.some((e) => e.proposalId !== undefined || e.submitError !== undefined));
+      const evidence = avs.aggregator.task(taskId)!.evidence[0]!;
+      expect(evidence.submitError).toBeUndefined();
+      expect(evidence.operatorId).toBe(faultyId);
+      expect(new Set([evidence.resultA, evidence.resultB])).toEqual(new Set([wrong.resultHash, keccak256(honest)]));
+      const proposal = await net.f.contracts.slasher.proposal(BigInt(evidence.proposalId!));
+      expect(proposal.operator).toBe(faulty.address);
+      expect(Number(proposal.taskId)).toBe(taskId);
+      expect(Number(proposal.status)).toBe(1); // ProposalStatus.Pending: executable after the veto window
+      expect(Number(proposal.offence)).toBe(0); // Offence.DoubleSign
+    } finally {
+      await avs.stop();
+    }
+  }, TEST_MS);
+
+  it("fails a task clearly when the executor does not answer within its timeout", async () => {
+    // An executor that accepts connections and never answers.
+    const hanging: Server = createServer(() => undefined);
+    await new Promise<void>((resolve) => hanging.listen(0, "127.0.0.1", () => resolve()));
+    const address = hanging.address();
+    const port = typeof address === "object" && address !== null ? address.port : 0;
+    const avs = await runAvs(net, { executorUrl: `http://127.0.0.1:${port}/execute`, executorTimeoutMs: 1_000, executorRetries: 1 });
+    try {
+      const created = await net.creator.createTask(net.avsId, toUtf8Bytes("nobody home"));
+      const taskId = Number(created.taskId);
+      const record = await settled(avs.aggregator, taskId);
+      expect(record.state).toBe("failed");
+      expect(record.reason).toContain("no result can reach the quorum");
+      expect(record.reason).toContain("no answer within 1000 ms");
+      expect(record.failures.length).toBeGreaterThanOrEqual(2);
+      expect(record.certificate).toBeUndefined();
+      expect(await net.creator.findResponse(taskId)).toBeNull();
+    } finally {
+      await avs.stop();
+      hanging.closeAllConnections();
+      await new Promise<void>((resolve) => hanging.close(() => resolve()));
+    }
+  }, TEST_MS);
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
