@@ -48,7 +48,8 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-export function buildNodeApi(backend: NodeApiBackend, logger: Logger): FastifyInstance {
+/** `registry` takes the API's own metrics. */
+export function buildNodeApi(backend: NodeApiBackend, logger: Logger, registry: Registry): FastifyInstance {
   // A whole pre-Bellatrix block is the largest request a validator client sends.
   const app = server(logger, { bodyLimit: 4 * 1024 * 1024 });
   app.get("/livez", async () => ({ status: "ok" }));
@@ -69,7 +70,7 @@ export function buildNodeApi(backend: NodeApiBackend, logger: Logger): FastifyIn
       throw err;
     }
   });
-  registerWeb3SignerRoutes(app, backend);
+  registerWeb3SignerRoutes(app, backend, registry);
   return app;
 }
 
@@ -92,7 +93,7 @@ export async function listen(app: FastifyInstance, options: ListenOptions): Prom
 }
 
 /**
- * /metrics: prom-client's default registry (process metrics) and the node's own, which is
+ * /metrics: prom-client's default registry (process metrics) and the node's, one of which is
  * replaced when shares are reloaded (so `registries` is asked at every scrape).
  */
 export function buildMetricsServer(registries: () => Registry[], logger: Logger): FastifyInstance {

@@ -11,7 +11,7 @@
  * a change restarts the ValidatorNode with the new set, over the same slashing-protection store,
  * which is opened once for the life of the process.
  */
-import { collectDefaultMetrics, Registry, register } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Registry, register } from "prom-client";
 import { NektarError } from "../../core/errors.js";
 import { BeaconClient, BeaconNodes } from "../../core/eth/beacon/index.js";
 import { isKnownNetworkName, networkByName, type Network } from "../../core/eth/networks.js";
@@ -69,8 +69,15 @@ class NodeRuntime implements NodeApiBackend {
   private slashing: FileSlashingProtection | undefined;
   private loaded: LoadedShares | undefined;
   private sharesError: string | undefined;
+  /** Whether the first load of the shares is done (whatever its outcome). */
+  private sharesLoaded = false;
   private validator: ValidatorNode | undefined;
+  /** The node's own metrics, for the life of the process. */
+  private readonly nodeRegistry = new Registry();
+  /** The signer's, replaced with the signer on every change of shares. */
   private registry = new Registry();
+  private readonly shareLoads: Counter<"result">;
+  private readonly keyShares: Gauge;
   private watcher: FolderWatcher | undefined;
   private beaconCheck: { at: number; ok: boolean; message?: string } | undefined;
   private stopping: Promise<void> | undefined;
@@ -84,8 +91,15 @@ class NodeRuntime implements NodeApiBackend {
     this.log = options.logger;
     this.beacon = new BeaconNodes(config.beaconNodeUrls);
     this.client = new BeaconClient(this.beacon);
-    this.api = buildNodeApi(this, this.log.child({ component: "api" }));
-    this.metrics = buildMetricsServer(() => [this.registry], this.log.child({ component: "metrics" }));
+    this.shareLoads = new Counter({
+      name: "nektar_node_key_share_loads_total",
+      help: "Loads of the key shares (at start and on every change of the shares folder), by result: loaded, unchanged, refused",
+      labelNames: ["result"],
+      registers: [this.nodeRegistry],
+    });
+    this.keyShares = new Gauge({ name: "nektar_node_key_shares", help: "Validators this node signs for", registers: [this.nodeRegistry] });
+    this.api = buildNodeApi(this, this.log.child({ component: "api" }), this.nodeRegistry);
+    this.metrics = buildMetricsServer(() => [this.nodeRegistry, this.registry], this.log.child({ component: "metrics" }));
   }
 
   get apiUrl(): string {
@@ -116,6 +130,7 @@ class NodeRuntime implements NodeApiBackend {
       const source = sharesSource(this.config);
       const digest = source.kind === "manifest" ? await folderDigest(source.dir) : "";
       await this.reload();
+      this.sharesLoaded = true;
       // A DKG folder does not change under a running node: what is wrong with it now stays wrong.
       if (source.kind === "dkg" && this.sharesError !== undefined) throw new NektarError(this.sharesError);
       if (source.kind === "manifest" && this.stopping === undefined) {
@@ -156,6 +171,7 @@ class NodeRuntime implements NodeApiBackend {
       try {
         loaded = await loadShares(sharesSource(this.config), this.identity!);
       } catch (err) {
+        this.shareLoads.inc({ result: "refused" });
         this.sharesError = (err as Error).message;
         this.log.error({ err: this.sharesError }, this.validator ? "new shares refused; the node keeps signing with the ones it has" : "shares refused");
         if (!(err instanceof NektarError)) throw err;
@@ -163,27 +179,39 @@ class NodeRuntime implements NodeApiBackend {
       }
       this.sharesError = undefined;
       if (loaded?.fingerprint === this.loaded?.fingerprint) {
+        this.shareLoads.inc({ result: "unchanged" });
         this.loaded = loaded; // names may have changed
         return;
       }
+      this.shareLoads.inc({ result: "loaded" });
       await this.stopValidator();
-      this.loaded = loaded;
+      this.loaded = undefined;
+      this.keyShares.set(0);
       if (loaded === undefined) {
         this.log.info("no key shares yet");
         return;
       }
       this.registry = new Registry();
-      this.validator = await startValidatorNode({
-        lock: loaded.lock,
-        operatorIndex: loaded.operatorIndex,
-        shares: loaded.shares,
-        p2p: { identity: this.identity!, listen: [`/ip4/${this.config.p2p.address ?? "0.0.0.0"}/tcp/${this.config.p2p.port}`] },
-        beacon: this.beacon,
-        slashingProtection: this.slashing!,
-        logger: this.log.child({ component: "signer" }),
-        registry: this.registry,
-        validatorClient: this.config.validatorClient ?? true,
-      });
+      try {
+        this.validator = await startValidatorNode({
+          lock: loaded.lock,
+          operatorIndex: loaded.operatorIndex,
+          shares: loaded.shares,
+          p2p: { identity: this.identity!, listen: [`/ip4/${this.config.p2p.address ?? "0.0.0.0"}/tcp/${this.config.p2p.port}`] },
+          beacon: this.beacon,
+          slashingProtection: this.slashing!,
+          logger: this.log.child({ component: "signer" }),
+          registry: this.registry,
+          validatorClient: this.config.validatorClient ?? true,
+        });
+      } catch (err) {
+        // Not recorded as loaded: the next change of the folder, even back to these shares, tries again.
+        this.sharesError = `the signer did not start: ${(err as Error).message}`;
+        this.log.error({ err }, "the signer did not start");
+        return;
+      }
+      this.loaded = loaded;
+      this.keyShares.set(loaded.shares.length);
       this.checkExternalAddress(loaded);
       this.log.info({ cluster: loaded.lock.definition.name, lockHash: loaded.lock.lockHash, validators: loaded.shares.length, shareIndex: loaded.operatorIndex + 1 }, "key shares loaded");
     });
@@ -234,12 +262,15 @@ class NodeRuntime implements NodeApiBackend {
 
   async readiness(): Promise<Readiness> {
     const beacon = await this.checkBeacon();
-    const sharesOk = this.slashing !== undefined && this.sharesError === undefined && (this.loaded === undefined || this.validator !== undefined);
+    // Signing with the shares it has is ready, even when newer ones were refused (said in the message).
+    const refused = this.sharesError === undefined ? "" : `; the latest shares were refused: ${this.sharesError}`;
     const checks: Readiness["checks"] = {
       identity: this.identity ? { ok: true } : { ok: false, message: "not loaded yet" },
-      shares: sharesOk
-        ? { ok: true, message: `${this.loaded?.shares.length ?? 0} validators` }
-        : { ok: false, message: this.sharesError ?? "not loaded yet" },
+      shares: !this.sharesLoaded
+        ? { ok: false, message: "not loaded yet" }
+        : this.validator !== undefined || this.sharesError === undefined
+          ? { ok: true, message: `${this.loaded?.shares.length ?? 0} validators${refused}` }
+          : { ok: false, message: this.sharesError },
       beacon,
     };
     return { ready: Object.values(checks).every((c) => c.ok), checks };

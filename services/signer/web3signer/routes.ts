@@ -12,9 +12,12 @@
  * goes through the node's remoteSign: this node leads one round among its peers.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { Histogram, type Registry } from "prom-client";
 import { toHex } from "../../core/hex.js";
 import { RemoteSignError, RemoteSignFailure, type RemoteSignRequest } from "../remote.js";
-import { BadSignRequestError, type ChainParams, checkedSigningRoot, parseSignRequest } from "./requests.js";
+import { BadSignRequestError, type ChainParams, SIGN_TYPES, checkedSigningRoot, parseSignRequest } from "./requests.js";
+
+const SIGN_ROUTE = "/api/v1/eth2/sign/:identifier";
 
 export interface Web3SignerBackend {
   /** The validators this node holds a share of, 0x-lowercase hex. */
@@ -32,12 +35,26 @@ const FAILURE_STATUS: Record<RemoteSignFailure, number> = {
   [RemoteSignFailure.InvalidSignature]: 503,
 };
 
-export function registerWeb3SignerRoutes(app: FastifyInstance, backend: Web3SignerBackend): void {
+export function registerWeb3SignerRoutes(app: FastifyInstance, backend: Web3SignerBackend, registry: Registry): void {
+  const duration = new Histogram({
+    name: "nektar_web3signer_request_duration_seconds",
+    help: "Signing requests from validator clients, by request type and HTTP status, and how long the cluster took",
+    labelNames: ["type", "status"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+
   app.get("/upcheck", async () => ({ status: "OK" }));
 
   app.get("/api/v1/eth2/publicKeys", async () => backend.publicKeys());
 
-  app.post("/api/v1/eth2/sign/:identifier", async (request: FastifyRequest<{ Params: { identifier: string } }>, reply) => {
+  app.addHook("onResponse", async (request, reply) => {
+    if (request.routeOptions.url !== SIGN_ROUTE) return;
+    const type = (request.body as { type?: unknown } | undefined)?.type;
+    duration.observe({ type: typeof type === "string" && (SIGN_TYPES as readonly string[]).includes(type) ? type : "invalid", status: reply.statusCode }, reply.elapsedTime / 1000);
+  });
+
+  app.post(SIGN_ROUTE, async (request: FastifyRequest<{ Params: { identifier: string } }>, reply) => {
     const pubkey = request.params.identifier.toLowerCase();
     if (!backend.publicKeys().includes(pubkey)) return fail(reply, 404, `public key ${request.params.identifier} not found: this node holds no share of it`);
     const chain = backend.chain();
