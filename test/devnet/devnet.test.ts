@@ -1,7 +1,7 @@
 /**
  * `nektar devnet` end to end, as a user runs it: a real process, a real chain (anvil from npm),
- * a real DKG over libp2p; then Ctrl-C (SIGINT) must stop everything: exit code 0, no child
- * process left, every port it printed closed.
+ * a real DKG over libp2p, the example AVS's tasks certified on-chain; then Ctrl-C (SIGINT) must
+ * stop everything: exit code 0, no child process left, every port it printed closed.
  *
  * A small cluster (4 operators, threshold 3, 1 validator) keeps it within a couple of minutes
  * on a loaded 2-core machine; the defaults (16 / 11 / 4) run the same code.
@@ -11,16 +11,16 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { childPids, isListening, isRunning, portsIn, startDevnet } from "./devnet.js";
 
-/** Printed once every component runs. */
-const RUNNING = /press Ctrl-C to stop/;
+/** The live summary once the chain has a task certificate from the AVS. */
+const CERTIFIED = /tasks \d+ created, [1-9]\d* certified/;
 
 describe("nektar devnet", () => {
-  it("starts the chain, the contracts, the operators and their DKG, and stops cleanly on SIGINT", async () => {
+  it("runs the system until the AVS's tasks are certified on-chain, and stops cleanly on SIGINT", async () => {
     const devnet = startDevnet(["--operators", "4", "--validators", "1"]);
     try {
-      await devnet.waitFor(RUNNING, 240_000);
+      await devnet.waitFor(CERTIFIED, 240_000);
       const output = devnet.output();
-      // What it said runs where: the data dir, the logs, the chain's URL.
+      // What it said runs where: the data dir, the logs, the chain's and the AVS's URLs.
       expect(output).toContain(`data dir             ${devnet.dataDir}`);
       expect(output).toMatch(/DKG of 1 validators among the 4 operators over libp2p \.\.\. [\d.]+ s: lock 0x[0-9a-f]{16}/);
       const lock = JSON.parse(readFileSync(join(devnet.dataDir, "operators", "op-0", "dkg", "cluster-lock.json"), "utf8")) as { definition: { threshold: number } };

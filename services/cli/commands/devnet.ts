@@ -35,7 +35,7 @@ export function registerDevnetCommands(program: Command): void {
       }
       await runUntilSignalled((signal) =>
         runDevnet(
-          { operators: options.operators, threshold, validators: options.validators, beaconNode: options.beaconNode, dataDir: options.dataDir, portBase: options.portBase, summaryIntervalMs: 3_000 },
+          { operators: options.operators, threshold, validators: options.validators, beaconNode: options.beaconNode, dataDir: options.dataDir, portBase: options.portBase, summaryIntervalMs: 3_000, taskIntervalMs: 3_000 },
           signal,
           { print: (text) => process.stdout.write(text), terminal: process.stdout.isTTY === true },
         ),

@@ -9,6 +9,7 @@
 import { parseEther } from "ethers";
 import { anvilBinary, startAnvil, type Anvil } from "../../../contracts/anvil.js";
 import { connectNektar, deployNektar, depositCollateral, registerOperator, type NektarContracts } from "../../../contracts/client/index.js";
+import { encodePeerId } from "../../avs/chain.js";
 import { NektarError } from "../../core/errors.js";
 import type { DevnetOperator } from "./operators.js";
 
@@ -74,7 +75,7 @@ export async function registerOperators(
   await Promise.all(
     operators.map(async (op) => {
       const own = connectNektar(contracts.addresses, await anvil.provider.getSigner(op.address));
-      await registerOperator(own.operatorRegistry, op.blsKey, op.identity.peerId.toMultihash().bytes);
+      await registerOperator(own.operatorRegistry, op.blsKey, encodePeerId(op.identity.peerId.toString()));
       await (await own.stakingPool.deposit(op.address, { value: collateral })).wait();
       await depositCollateral(own.operatorRegistry, own.divETH, collateral);
       await (await own.delegationManager.delegateETH(op.address, { value: OPERATOR_STAKE })).wait();

@@ -14,6 +14,7 @@ import { HOODI } from "../../core/eth/networks.js";
 import { NektarError } from "../../core/errors.js";
 import { toHex } from "../../core/hex.js";
 import { readPasswordFile } from "../../core/crypto/index.js";
+import { registerExampleAvs, startExampleAvs, submitTasks } from "./avs.js";
 import { deployContracts, registerOperators, startChain } from "./chain.js";
 import { clusterDefinition, runClusterDkg } from "./cluster.js";
 import { Lifecycle } from "./lifecycle.js";
@@ -34,6 +35,8 @@ export interface DevnetOptions {
   portBase?: number;
   /** How often the summary line is refreshed. */
   summaryIntervalMs: number;
+  /** How often a task is submitted to the example AVS. */
+  taskIntervalMs: number;
 }
 
 export interface DevnetIO {
@@ -52,7 +55,7 @@ export async function runDevnet(options: DevnetOptions, signal: AbortSignal, io:
   const logs = new LogFiles(join(dataDir, "logs"));
   const lifecycle = new Lifecycle();
   const ports = new Ports(options.portBase);
-  const steps = new Steps(5, print);
+  const steps = new Steps(7, print);
   const startedAt = performance.now();
   print(
     `nektar devnet: ${options.operators} operators (threshold ${options.threshold}), ${options.validators} validator${options.validators === 1 ? "" : "s"}; ` +
@@ -102,8 +105,25 @@ export async function runDevnet(options: DevnetOptions, signal: AbortSignal, io:
     });
     signal.throwIfAborted();
 
+    const avsDir = join(dataDir, "avs");
+    await mkdir(avsDir);
+    const { avsId, keys } = await steps.run("registering the example AVS (examples/sha256-avs), every operator opted in", async () => {
+      const registered = await registerExampleAvs(anvil, contracts, accounts, operators, avsDir);
+      return { result: registered, summary: `AVS ${registered.avsId}` };
+    });
+    signal.throwIfAborted();
+
+    const avs = await steps.run(`starting the AVS: executor, aggregator, ${operators.length} workers`, async () => {
+      const chainId = (await anvil.provider.getNetwork()).chainId;
+      const running = await startExampleAvs({ anvil, contracts, chainId, avsId, keys, operators, ports, logs, lifecycle, dir: avsDir });
+      return { result: running, summary: `aggregator ${running.aggregatorUrl}` };
+    });
+    signal.throwIfAborted();
+
     const summary = new LiveSummary(print, io.terminal);
-    await steps.run("starting the live summary", async () => {
+    await steps.run(`submitting a task every ${seconds(options.taskIntervalMs)}`, async () => {
+      const tasks = submitTasks(avs.taskCreator, avsId, options.taskIntervalMs, logs.logger("tasks"));
+      lifecycle.add("task submission", () => tasks.stop());
       summary.add(chainSummary(anvil, contracts));
       lifecycle.add("summary", () => summary.stop());
       return { result: undefined, summary: "" };
@@ -112,6 +132,9 @@ export async function runDevnet(options: DevnetOptions, signal: AbortSignal, io:
     print(`\nrunning (started in ${seconds(performance.now() - startedAt)}):\n`);
     for (const [what, where] of [
       ["chain (JSON-RPC)", anvil.url],
+      ["AVS task API", `${avs.aggregatorUrl}/v1/tasks/{id}`],
+      ["AVS executor", avs.executorUrl],
+      ["AVS workers", `${avs.workerUrls[0]}/status ... ${avs.workerUrls.at(-1)}/status (and /metrics)`],
       ["validators", lock.validators.map((v) => v.pubkey.slice(0, 12) + "...").join(", ")],
       ["keystore password", passwordFile],
       ["logs", logs.dir],
