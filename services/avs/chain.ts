@@ -197,6 +197,15 @@ export class AvsChain {
     return { event: plain(parsed.args, parsed.fragment.inputs), blockNumber: log.blockNumber, txHash: log.transactionHash };
   }
 
+  /** Whether an AVS `avsId` is registered. */
+  async avsExists(avsId: number): Promise<boolean> {
+    try {
+      return (await this.directory.ownerOf(avsId)) !== ZeroAddress;
+    } catch {
+      return false;
+    }
+  }
+
   async taskParams(avsId: number): Promise<TaskParamsStructOutput> {
     try {
       return await this.directory.taskParams(avsId);

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { registerAvsCommands } from "./avs.js";
 import { registerClusterCommands } from "./cluster.js";
 import { registerControllerCommands } from "./controller.js";
 import { registerDepositCommands } from "./deposit.js";
@@ -11,6 +12,7 @@ import { registerSlashingProtectionCommands } from "./slashingProtection.js";
 
 /** Each command module adds its subcommands here; this is the one place they are wired. */
 export function registerCommands(program: Command): void {
+  registerAvsCommands(program);
   registerClusterCommands(program);
   registerControllerCommands(program);
   registerDepositCommands(program);
