@@ -11,7 +11,7 @@ export function registerNodeCommands(program: Command): void {
     .action(async (options: { config: string }) => {
       const config = await readNodeConfig(options.config);
       const log = createLogger("node");
-      const node = await runNode(config, { logger: log });
+      const node = await runNode(config, { logger: (component) => createLogger(component) });
       const signalled = new Promise<NodeJS.Signals>((resolve) => {
         process.once("SIGTERM", () => resolve("SIGTERM"));
         process.once("SIGINT", () => resolve("SIGINT"));

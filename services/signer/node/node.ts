@@ -38,7 +38,8 @@ export interface RunningNode {
 }
 
 export interface RunOptions {
-  logger: Logger;
+  /** A logger per component ("node", "api", "signer"), e.g. `(c) => createLogger(c)`. */
+  logger: (component: string) => Logger;
   /** How often the shares folder is compared without a change event (default 10 s). */
   sharesPollMs?: number;
 }
@@ -88,7 +89,7 @@ class NodeRuntime implements NodeApiBackend {
     private readonly config: NodeConfig,
     private readonly options: RunOptions,
   ) {
-    this.log = options.logger;
+    this.log = options.logger("node");
     this.beacon = new BeaconNodes(config.beaconNodeUrls);
     this.client = new BeaconClient(this.beacon);
     this.shareLoads = new Counter({
@@ -98,8 +99,8 @@ class NodeRuntime implements NodeApiBackend {
       registers: [this.nodeRegistry],
     });
     this.keyShares = new Gauge({ name: "nektar_node_key_shares", help: "Validators this node signs for", registers: [this.nodeRegistry] });
-    this.api = buildNodeApi(this, this.log.child({ component: "api" }), this.nodeRegistry);
-    this.metrics = buildMetricsServer(() => [this.nodeRegistry, this.registry], this.log.child({ component: "metrics" }));
+    this.api = buildNodeApi(this, options.logger("api"), this.nodeRegistry);
+    this.metrics = buildMetricsServer(() => [this.nodeRegistry, this.registry], options.logger("metrics"));
   }
 
   get apiUrl(): string {
@@ -200,7 +201,7 @@ class NodeRuntime implements NodeApiBackend {
           p2p: { identity: this.identity!, listen: [`/ip4/${this.config.p2p.address ?? "0.0.0.0"}/tcp/${this.config.p2p.port}`] },
           beacon: this.beacon,
           slashingProtection: this.slashing!,
-          logger: this.log.child({ component: "signer" }),
+          logger: this.options.logger("signer"),
           registry: this.registry,
           validatorClient: this.config.validatorClient ?? true,
         });

@@ -5,6 +5,7 @@
  *
  *   <dir>/op-<i>/identity.key
  *   <dir>/op-<i>/password.txt
+ *   <dir>/op-<i>/data/                                                        the node's dataDir
  *   <dir>/op-<i>/dkg/{cluster-lock.json, validator_keys/keystore-<v>.json}     a DKG output folder
  *   <dir>/op-<i>/keyshares/{keyshares.json, ...}                              written by writeManifestFolder
  */
@@ -58,6 +59,7 @@ export async function writeTestCluster(dir: string, options: TestClusterOptions)
   for (let i = 0; i < n; i++) {
     const opDir = join(dir, `op-${i}`);
     await mkdir(join(opDir, "dkg", KEYS_DIR), { recursive: true });
+    await mkdir(join(opDir, "data"));
     const identityFile = join(opDir, "identity.key");
     identities.push({ identity: await createIdentityFile(identityFile), dir: opDir, identityFile });
   }
