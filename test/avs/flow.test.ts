@@ -15,8 +15,8 @@ import { hashChain } from "../../examples/sha256-avs/executor.js";
 import { TaskResponseProtocol, decodeReason } from "../../services/avs/protocol.js";
 import { fromHex, toHex } from "../../services/core/hex.js";
 import { ClusterHost } from "../../services/core/p2p/index.js";
-import { deployAvsNetwork, runAvs, settled } from "./fixture.js";
-import type { AvsNetwork } from "./fixture.js";
+import { deployAvsNetwork, runAvs, settled } from "../../services/avs/testing.js";
+import type { AvsNetwork } from "../../services/avs/testing.js";
 
 const SETUP_MS = 180_000;
 const TEST_MS = 120_000;

@@ -12,8 +12,8 @@ import { startGateway } from "../../services/avs/gateway.js";
 import type { GatewayOptions } from "../../services/avs/gateway.js";
 import { toHex } from "../../services/core/hex.js";
 import { createLogger } from "../../services/core/log/index.js";
-import { deployAvsNetwork, runAvs } from "./fixture.js";
-import type { AvsNetwork, RunningAvs } from "./fixture.js";
+import { deployAvsNetwork, runAvs } from "../../services/avs/testing.js";
+import type { AvsNetwork, RunningAvs } from "../../services/avs/testing.js";
 
 const KEY = "test-key-1";
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");

@@ -2,7 +2,7 @@
  * An AVS network on one machine, for the AVS tests and benches: anvil with the contracts, n
  * operators (BLS key, libp2p identity registered on-chain, delegated stake, opted in), the
  * example executor, one aggregator and one worker per operator, all in this process over real
- * libp2p on loopback.
+ * libp2p on loopback. Used by the AVS tests and benches (not by the product).
  */
 import { SecretKey } from "@chainsafe/blst";
 import { parseEther, toUtf8Bytes } from "ethers";
@@ -13,19 +13,20 @@ import { AVS_OWNER, TASK_CREATOR, deployFixture, registerAVS, slashingParams, ta
 import type { Fixture } from "../../contracts/test/fixture.js";
 import { startExecutor } from "../../examples/sha256-avs/executor.js";
 import type { ExecutorServer } from "../../examples/sha256-avs/executor.js";
-import { AvsChain, encodePeerId } from "../../services/avs/chain.js";
-import type { ChainConfig } from "../../services/avs/config.js";
-import { startAggregator } from "../../services/avs/aggregator.js";
-import type { Aggregator } from "../../services/avs/aggregator.js";
-import { secretKeySigner } from "../../services/avs/signer.js";
-import { startWorker } from "../../services/avs/worker.js";
-import type { Worker } from "../../services/avs/worker.js";
-import { createLogger } from "../../services/core/log/index.js";
-import { generateIdentity } from "../../services/core/p2p/index.js";
-import type { Identity } from "../../services/core/p2p/index.js";
+import { AvsChain, encodePeerId } from "./chain.js";
+import type { ChainConfig } from "./config.js";
+import { startAggregator } from "./aggregator.js";
+import type { Aggregator } from "./aggregator.js";
+import { secretKeySigner } from "./signer.js";
+import { startWorker } from "./worker.js";
+import type { Worker } from "./worker.js";
+import { createLogger } from "../core/log/index.js";
+import { generateIdentity } from "../core/p2p/index.js";
+import type { Identity } from "../core/p2p/index.js";
 
-/** Dev accounts with fixed roles; operators are accounts 1..n (n <= 13 with the default 20). */
+/** Dev accounts with fixed roles (contracts/test/fixture.ts has 14-16); operators are accounts 20, 21, ... */
 export const AGGREGATOR_ACCOUNT = 17;
+const FIRST_OPERATOR_ACCOUNT = 20;
 
 export interface AvsOperator {
   index: number;
@@ -46,20 +47,15 @@ export interface AvsNetwork {
 
 export interface AvsNetworkOptions {
   operators: number;
-  /** Dev accounts anvil creates; operators + 8 at least. */
-  accounts?: number;
   stakeEth?: number;
   quorumBps?: number;
   responseWindowBlocks?: number;
 }
 
 export async function deployAvsNetwork(options: AvsNetworkOptions): Promise<AvsNetwork> {
-  const accounts = options.accounts ?? 20;
-  const f = await deployFixture(accounts);
-  const roleBase = accounts - 6; // AVS owner, task creator, arbiter, aggregator live above the operators
-  if (options.operators >= Math.min(roleBase, AVS_OWNER)) throw new Error(`${options.operators} operators need more than ${accounts} accounts`);
+  const f = await deployFixture(FIRST_OPERATOR_ACCOUNT + options.operators);
   const operators: AvsOperator[] = [];
-  for (let i = 1; i <= options.operators; i++) {
+  for (let i = FIRST_OPERATOR_ACCOUNT; i < FIRST_OPERATOR_ACCOUNT + options.operators; i++) {
     const contracts = await f.as(i);
     const secretKey = SecretKey.fromKeygen(new Uint8Array(32).fill(i), toUtf8Bytes("nektar avs tests"));
     const identity = generateIdentity();
@@ -120,6 +116,8 @@ export interface RunOptions {
   aggregatorHttp?: boolean;
   /** Run workers for the first n operators only. */
   workers?: number;
+  /** How often workers poll for tasks (default the chain config's). */
+  workerPollingMs?: number;
 }
 
 /** Starts the executors, the aggregator and the workers of `net`. */
@@ -140,7 +138,7 @@ export async function runAvs(net: AvsNetwork, options: RunOptions = {}): Promise
   });
   const executors: ExecutorServer[] = [];
   const workers: Worker[] = [];
-  const workerChain = new AvsChain(net.chainConfig, net.f.anvil.provider);
+  const workerChain = new AvsChain({ ...net.chainConfig, pollingIntervalMs: options.workerPollingMs ?? net.chainConfig.pollingIntervalMs }, net.f.anvil.provider);
   await workerChain.connect();
   try {
     for (const [i, o] of net.operators.slice(0, options.workers ?? net.operators.length).entries()) {
