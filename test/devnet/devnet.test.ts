@@ -26,6 +26,13 @@ describe("nektar devnet", () => {
       const lock = JSON.parse(readFileSync(join(devnet.dataDir, "operators", "op-0", "dkg", "cluster-lock.json"), "utf8")) as { definition: { threshold: number } };
       expect(lock.definition.threshold).toBe(3);
 
+      // The REST API it names serves its OpenAPI document, and knows the tasks the devnet submitted.
+      const gateway = /AVS REST API +(http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(output)![1]!;
+      const openapi = (await (await fetch(`${gateway}/openapi.json`)).json()) as { openapi: string };
+      expect(openapi.openapi).toMatch(/^3\./);
+      const task = await fetch(`${gateway}/v1/tasks/1`);
+      expect(task.status).toBe(200);
+
       const ports = portsIn(output);
       expect(ports.length).toBeGreaterThan(0);
       for (const port of ports) expect({ port, listening: await isListening(port) }).toEqual({ port, listening: true });

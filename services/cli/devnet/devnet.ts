@@ -107,22 +107,22 @@ export async function runDevnet(options: DevnetOptions, signal: AbortSignal, io:
 
     const avsDir = join(dataDir, "avs");
     await mkdir(avsDir);
-    const { avsId, keys } = await steps.run("registering the example AVS (examples/sha256-avs), every operator opted in", async () => {
+    const avsId = await steps.run("registering the example AVS (examples/sha256-avs), every operator opted in", async () => {
       const registered = await registerExampleAvs(anvil, contracts, accounts, operators, avsDir);
-      return { result: registered, summary: `AVS ${registered.avsId}` };
+      return { result: registered, summary: `AVS ${registered}` };
     });
     signal.throwIfAborted();
 
     const avs = await steps.run(`starting the AVS: executor, aggregator, ${operators.length} workers`, async () => {
       const chainId = (await anvil.provider.getNetwork()).chainId;
-      const running = await startExampleAvs({ anvil, contracts, chainId, avsId, keys, operators, ports, logs, lifecycle, dir: avsDir });
+      const running = await startExampleAvs({ anvil, contracts, chainId, avsId, operators, passwordFile, ports, logs, lifecycle, dir: avsDir });
       return { result: running, summary: `aggregator ${running.aggregatorUrl}` };
     });
     signal.throwIfAborted();
 
     const summary = new LiveSummary(print, io.terminal);
-    await steps.run(`submitting a task every ${seconds(options.taskIntervalMs)}`, async () => {
-      const tasks = submitTasks(avs.taskCreator, avsId, options.taskIntervalMs, logs.logger("tasks"));
+    await steps.run(`submitting a task every ${seconds(options.taskIntervalMs)} over REST`, async () => {
+      const tasks = submitTasks(avs, avsId, options.taskIntervalMs, logs.logger("tasks"));
       lifecycle.add("task submission", () => tasks.stop());
       summary.add(chainSummary(anvil, contracts));
       lifecycle.add("summary", () => summary.stop());
@@ -132,9 +132,11 @@ export async function runDevnet(options: DevnetOptions, signal: AbortSignal, io:
     print(`\nrunning (started in ${seconds(performance.now() - startedAt)}):\n`);
     for (const [what, where] of [
       ["chain (JSON-RPC)", anvil.url],
-      ["AVS task API", `${avs.aggregatorUrl}/v1/tasks/{id}`],
+      ["AVS REST API", `${avs.gatewayUrl}/v1 (API key in ${avs.apiKeyFile})`],
+      ["Swagger UI", `${avs.gatewayUrl}/docs (OpenAPI: ${avs.gatewayUrl}/openapi.json)`],
+      ["AVS aggregator", `${avs.aggregatorUrl}/v1/tasks/{id}, metrics ${avs.aggregatorUrl}/metrics`],
       ["AVS executor", avs.executorUrl],
-      ["AVS workers", `${avs.workerUrls[0]}/status ... ${avs.workerUrls.at(-1)}/status (and /metrics)`],
+      ["AVS workers", `${avs.workerUrls[0]}/status ... ${avs.workerUrls.at(-1)}/status, each with /metrics`],
       ["validators", lock.validators.map((v) => v.pubkey.slice(0, 12) + "...").join(", ")],
       ["keystore password", passwordFile],
       ["logs", logs.dir],
@@ -142,6 +144,10 @@ export async function runDevnet(options: DevnetOptions, signal: AbortSignal, io:
     ] as const) {
       print(`  ${what.padEnd(20)} ${where}\n`);
     }
+    print(
+      `\nsubmit a task yourself:\n  curl -s -H "x-api-key: $(cat ${avs.apiKeyFile})" -H "content-type: application/json" ` +
+        `-d '{"input":"0x68656c6c6f"}' ${avs.gatewayUrl}/v1/avs/${avsId}/tasks\n`,
+    );
     print(`press Ctrl-C to stop\n\n`);
     summary.start(options.summaryIntervalMs);
     await aborted(signal);
