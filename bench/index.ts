@@ -1,3 +1,4 @@
+import { avsBench } from "./avs.js";
 import { contractsGasBench } from "./contracts-gas.js";
 import { controllerBench } from "./controller.js";
 import { cryptoBench } from "./crypto.js";
@@ -13,4 +14,4 @@ export interface Benchmark {
 }
 
 /** Every benchmark, in the order `npm run bench` runs them. */
-export const benchmarks: Benchmark[] = [cryptoBench, dkgBench, slashingProtectionBench, p2pBench, contractsGasBench, controllerBench];
+export const benchmarks: Benchmark[] = [cryptoBench, dkgBench, slashingProtectionBench, p2pBench, contractsGasBench, controllerBench, avsBench];

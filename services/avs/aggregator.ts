@@ -75,6 +75,7 @@ export async function startAggregator(options: AggregatorOptions): Promise<Aggre
   // Every task seen, oldest first; finished ones keep their collector, since a response after
   // the certificate can still be an operator's second, conflicting signature.
   const tasks = new Map<number, Pending>();
+  /** Tasks still collecting responses: the ones a closing response window fails. */
   const collecting = new Set<number>();
   const loading = new Map<number, Promise<Pending | null>>();
   const submissions = new Set<Promise<void>>();
@@ -167,6 +168,8 @@ export async function startAggregator(options: AggregatorOptions): Promise<Aggre
   const submit = async (p: Pending, quorum: Quorum): Promise<void> => {
     const { record } = p;
     record.state = "submitting";
+    // Its outcome is now the transaction's: the response window no longer applies here.
+    collecting.delete(record.taskId);
     const quorumAt = performance.now();
     try {
       const aggregate = aggregateResponse(

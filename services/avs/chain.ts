@@ -273,10 +273,12 @@ export class AvsChain {
     return keys;
   }
 
-  /** Tries the response as a view first (a revert costs no gas and names its reason), then sends it. */
+  /**
+   * Sends respondToTask. Its gas estimate runs the full check first, so a response that would
+   * revert costs no gas and fails here with the contract's reason (decoded by revertError).
+   */
   async submitResponse(task: Task, resultHash: string, aggregate: AggregateResponse): Promise<TaskResponded & { blockNumber: number; txHash: string }> {
     try {
-      await this.taskManager.checkSignatures(task, resultHash, aggregate.nonSignerKeys, aggregate.signature);
       const responded = await respondToTask(this.taskManager, task, resultHash, aggregate);
       return { ...responded, blockNumber: responded.receipt.blockNumber, txHash: responded.receipt.hash };
     } catch (err) {

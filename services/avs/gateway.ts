@@ -12,7 +12,7 @@ import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
-import Fastify from "fastify";
+import Fastify, { LogController } from "fastify";
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyRequest } from "fastify";
 
 import { NektarError } from "../core/errors.js";
@@ -123,7 +123,8 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
   const { chain } = options;
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Requests are logged by what they did (task created), not one line each way.
+    logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
     schemaErrorFormatter: (errors, dataVar) => new Error(errors.map((e) => describeError(dataVar, e)).join("; ")),
   });

@@ -14,3 +14,7 @@ if ! "$venv/bin/python" -c 'import py_ecc, eth2spec.phase0.mainnet' >/dev/null 2
   "$venv/bin/python" -c 'import py_ecc, eth2spec.phase0.mainnet' >&2
 fi
 echo "export NEKTAR_PYTHON=$venv/bin/python"
+# schemathesis: fuzzes the AVS gateway against its own OpenAPI document (test/system/avs), in its own venv.
+st="$NEKTAR_CACHE/schemathesis"
+if ! "$st/bin/schemathesis" --version 2>/dev/null | grep -q "4.32.5"; then rm -rf "$st" && python3 -m venv "$st" && "$st/bin/pip" install --quiet --disable-pip-version-check "schemathesis==4.32.5" >&2; fi
+echo "export NEKTAR_SCHEMATHESIS=$st/bin/schemathesis"
