@@ -339,14 +339,14 @@ export type ChallengeStatus = "none" | "open" | "upheld" | "rejected" | "expired
 const CHALLENGE_STATUSES: ChallengeStatus[] = ["none", "open", "upheld", "rejected", "expired"];
 
 /** A provider for `config` polling at its interval, and optionally a wallet from a key in hex. */
-export function connectChain(config: ChainConfig, secretKeyHex?: string): AvsChain {
+export function connectChain(config: ChainConfig, secretKeyHex?: string): AvsChain & { close(): void } {
   const provider = new JsonRpcProvider(config.rpcUrl, config.chainId, {
     staticNetwork: true,
     pollingInterval: config.pollingIntervalMs,
   });
   // One nonce sequence per process: the aggregator sends responses concurrently.
   const signer = secretKeyHex === undefined ? undefined : new NonceManager(new Wallet(secretKeyHex, provider));
-  return new AvsChain(config, provider, signer);
+  return Object.assign(new AvsChain(config, provider, signer), { close: () => provider.destroy() });
 }
 
 /** A contract revert as a NektarError naming the custom error; anything else unchanged. */

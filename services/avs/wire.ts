@@ -43,7 +43,7 @@ export async function startWorkerService(config: WorkerConfig, options: ServiceO
   const path = (p: string) => resolvePath(options.configPath, p);
   const chain = connectChain(config.chain);
   await chain.connect();
-  return startWorker({
+  return withChainClosed(chain, await startWorker({
     chain,
     avsId: config.avsId,
     signer: await keystoreSigner(path(config.blsKey.keystoreFile), path(config.blsKey.passwordFile)),
@@ -54,14 +54,14 @@ export async function startWorkerService(config: WorkerConfig, options: ServiceO
     http: config.http,
     registry: options.registry ?? new Registry(),
     logger: options.logger ?? createLogger("avs-worker"),
-  });
+  }));
 }
 
 export async function startAggregatorService(config: AggregatorConfig, options: ServiceOptions): Promise<Aggregator> {
   const path = (p: string) => resolvePath(options.configPath, p);
   const chain = connectChain(config.chain, await readAccountKey(path(config.submitter.keyFile), "submitter.keyFile"));
   await chain.connect();
-  return startAggregator({
+  return withChainClosed(chain, await startAggregator({
     chain,
     avsIds: config.avsIds,
     identity: await readIdentityFile(path(config.identityFile)),
@@ -70,7 +70,7 @@ export async function startAggregatorService(config: AggregatorConfig, options: 
     http: config.http,
     registry: options.registry ?? new Registry(),
     logger: options.logger ?? createLogger("avs-aggregator"),
-  });
+  }));
 }
 
 export interface GatewayService {
@@ -85,5 +85,21 @@ export async function startGatewayService(config: GatewayConfig, options: Servic
     { chain, aggregatorUrl: config.aggregatorUrl, apiKeys: config.apiKeys, rateLimit: config.rateLimit, logger: options.logger ?? createLogger("avs-gateway") },
     config.http,
   );
-  return { url: gateway.url, stop: () => gateway.close() };
+  return {
+    url: gateway.url,
+    stop: async () => {
+      await gateway.close();
+      chain.close();
+    },
+  };
+}
+
+/** `service` whose stop() also closes the connection to the node it was given. */
+function withChainClosed<T extends { stop(): Promise<void> }>(chain: { close(): void }, service: T): T {
+  const stop = service.stop.bind(service);
+  service.stop = async () => {
+    await stop();
+    chain.close();
+  };
+  return service;
 }
