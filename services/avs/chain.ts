@@ -5,13 +5,12 @@
  * so the worker, aggregator and gateway can each be tested beside a real anvil.
  */
 import type { PublicKey } from "@chainsafe/blst";
-import { JsonRpcProvider, NonceManager, Wallet, ZeroAddress, getAddress, hexlify, toBeHex, toUtf8Bytes, toUtf8String, zeroPadValue } from "ethers";
-import type { ContractRunner, Provider, Signer } from "ethers";
+import { JsonRpcProvider, Wallet, ZeroAddress, getAddress, hexlify, toBeHex, toUtf8Bytes, toUtf8String, zeroPadValue } from "ethers";
+import type { ContractRunner, ContractTransactionResponse, Provider, Signer, TransactionReceipt } from "ethers";
 
 import { AVSDirectoryAbi, OperatorRegistryAbi, SlasherAbi, TaskManagerAbi } from "../../contracts/generated/index.js";
 import {
   attach,
-  createTask,
   decodeRevert,
   events,
   g1FromPublicKey,
@@ -19,7 +18,6 @@ import {
   plain,
   operatorIdOf,
   publicKeyFromG1,
-  respondToTask,
   responseDigest,
 } from "../../contracts/client/index.js";
 import type {
@@ -80,6 +78,8 @@ export class AvsChain {
   readonly slasher: Slasher | undefined;
   private chainId: bigint | undefined;
   private readonly keys = new Map<string, { publicKey: PublicKey; peerId: string }>();
+  /** Transactions are populated and sent one at a time (each takes the account's next nonce); receipts are awaited concurrently. */
+  private sending: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly config: ChainConfig,
@@ -113,11 +113,24 @@ export class AvsChain {
     return this.provider.getBlockNumber();
   }
 
+  /**
+   * Sends the transaction `send` makes, after every earlier one of this account was sent, and
+   * waits for its receipt. Sending in order keeps nonces right without a nonce manager, which
+   * would leave a gap whenever a gas estimate reverts.
+   */
+  private async transact(send: () => Promise<ContractTransactionResponse>): Promise<TransactionReceipt> {
+    const sent = this.sending.then(send);
+    this.sending = sent.catch(() => undefined);
+    const receipt = await (await sent).wait();
+    if (receipt === null) throw new NektarError("transaction dropped: no receipt");
+    return receipt;
+  }
+
   /** Creates a task judged at the previous block (the signer must be the AVS's task creator). */
   async createTask(avsId: number, input: Uint8Array): Promise<TaskCreated & { blockNumber: number; txHash: string }> {
     try {
-      const created = await createTask(this.taskManager, avsId, input);
-      return { ...created, blockNumber: created.receipt.blockNumber, txHash: created.receipt.hash };
+      const receipt = await this.transact(async () => this.taskManager.createTask(avsId, input, await this.provider.getBlockNumber()));
+      return { ...events<TaskManagerEvents>(this.taskManager).one(receipt, "TaskCreated"), blockNumber: receipt.blockNumber, txHash: receipt.hash };
     } catch (err) {
       throw revertError(err, `create a task for AVS ${avsId}`);
     }
@@ -279,8 +292,8 @@ export class AvsChain {
    */
   async submitResponse(task: Task, resultHash: string, aggregate: AggregateResponse): Promise<TaskResponded & { blockNumber: number; txHash: string }> {
     try {
-      const responded = await respondToTask(this.taskManager, task, resultHash, aggregate);
-      return { ...responded, blockNumber: responded.receipt.blockNumber, txHash: responded.receipt.hash };
+      const receipt = await this.transact(() => this.taskManager.respondToTask(task, resultHash, aggregate.nonSignerKeys, aggregate.signature));
+      return { ...events<TaskManagerEvents>(this.taskManager).one(receipt, "TaskResponded"), blockNumber: receipt.blockNumber, txHash: receipt.hash };
     } catch (err) {
       throw revertError(err, `respond to task ${task.taskId}`);
     }
@@ -302,17 +315,19 @@ export class AvsChain {
   async proposeDoubleSign(evidence: DoubleSignEvidence): Promise<{ proposalId: bigint; txHash: string }> {
     if (this.slasher === undefined) throw new NektarError("chain.slasher: not configured, cannot submit slashing evidence");
     try {
-      const tx = await this.slasher.proposeDoubleSign(
-        evidence.task,
-        evidence.resultA,
-        g2FromSignature(evidence.signatureA),
-        evidence.resultB,
-        g2FromSignature(evidence.signatureB),
-        g1FromPublicKey(evidence.publicKey),
+      const slasher = this.slasher;
+      const receipt = await this.transact(() =>
+        slasher.proposeDoubleSign(
+          evidence.task,
+          evidence.resultA,
+          g2FromSignature(evidence.signatureA),
+          evidence.resultB,
+          g2FromSignature(evidence.signatureB),
+          g1FromPublicKey(evidence.publicKey),
+        ),
       );
-      const receipt = await tx.wait();
-      const proposed = events<SlasherEvents>(this.slasher).one(receipt, "SlashProposed");
-      return { proposalId: proposed.proposalId, txHash: receipt!.hash };
+      const proposed = events<SlasherEvents>(slasher).one(receipt, "SlashProposed");
+      return { proposalId: proposed.proposalId, txHash: receipt.hash };
     } catch (err) {
       throw revertError(err, `propose a slash of operator ${evidence.operatorId} for task ${evidence.task.taskId}`);
     }
@@ -344,8 +359,7 @@ export function connectChain(config: ChainConfig, secretKeyHex?: string): AvsCha
     staticNetwork: true,
     pollingInterval: config.pollingIntervalMs,
   });
-  // One nonce sequence per process: the aggregator sends responses concurrently.
-  const signer = secretKeyHex === undefined ? undefined : new NonceManager(new Wallet(secretKeyHex, provider));
+  const signer = secretKeyHex === undefined ? undefined : new Wallet(secretKeyHex, provider);
   return Object.assign(new AvsChain(config, provider, signer), { close: () => provider.destroy() });
 }
 
