@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { NektarError } from "../../core/errors.js";
 import { minThreshold } from "../../core/p2p/definition.js";
 import { runDevnet } from "../devnet/devnet.js";
+import { parseIndexRange } from "../devnet/interop.js";
 import { parseInteger } from "../options.js";
 
 interface DevnetCliOptions {
@@ -9,6 +10,7 @@ interface DevnetCliOptions {
   threshold?: number;
   validators: number;
   beaconNode?: string;
+  interopValidators?: string;
   dataDir?: string;
   portBase?: number;
 }
@@ -23,19 +25,27 @@ export function registerDevnetCommands(program: Command): void {
     .option("--operators <n>", "operators in the cluster", parseInteger, 16)
     .option("--threshold <t>", "shares that sign (default: ceil(2n/3), 11 of 16)", parseInteger)
     .option("--validators <n>", "distributed validators made by the DKG", parseInteger, 4)
-    .option("--beacon-node <url>", "a beacon node's REST API: the distributed validators attest on its chain")
+    .option("--beacon-node <url>", "a beacon node's REST API: the distributed validators run on its chain, one nektar node per operator")
+    .option(
+      "--interop-validators <first..last>",
+      "with --beacon-node on a dev chain with interop genesis keys (e.g. lodestar dev): split these validators among the operators instead of a DKG, so they attest from genesis",
+    )
     .option("--data-dir <dir>", "a new or empty folder for keys, state and logs (default: a new folder in the temp dir)")
     .option("--port-base <port>", "consecutive ports from this one for the devnet's servers (default: free ports)", parseInteger)
     .action(async (options: DevnetCliOptions) => {
       const threshold = options.threshold ?? minThreshold(options.operators);
       if (options.operators < 1 || options.operators > 64) throw new NektarError(`--operators ${options.operators}: must be between 1 and 64`);
       if (options.validators < 1) throw new NektarError(`--validators ${options.validators}: must be at least 1`);
+      if (options.interopValidators !== undefined && options.beaconNode === undefined) {
+        throw new NektarError("--interop-validators: needs --beacon-node, the dev chain whose genesis has them");
+      }
+      const interopValidators = options.interopValidators === undefined ? undefined : parseIndexRange(options.interopValidators, "--interop-validators");
       if (options.portBase !== undefined && (options.portBase < 1024 || options.portBase > 65_000)) {
         throw new NektarError(`--port-base ${options.portBase}: must be between 1024 and 65000`);
       }
       await runUntilSignalled((signal) =>
         runDevnet(
-          { operators: options.operators, threshold, validators: options.validators, beaconNode: options.beaconNode, dataDir: options.dataDir, portBase: options.portBase, summaryIntervalMs: 3_000, taskIntervalMs: 3_000 },
+          { operators: options.operators, threshold, validators: options.validators, beaconNode: options.beaconNode, interopValidators, dataDir: options.dataDir, portBase: options.portBase, summaryIntervalMs: 3_000, taskIntervalMs: 3_000 },
           signal,
           { print: (text) => process.stdout.write(text), terminal: process.stdout.isTTY === true },
         ),

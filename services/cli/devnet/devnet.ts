@@ -24,12 +24,16 @@ import { Ports } from "./ports.js";
 import { LiveSummary } from "./summary.js";
 import { Steps, type Print, seconds } from "./steps.js";
 import { chainSummary } from "./tasks.js";
+import { beaconNetwork, dutiesSummary, splitInteropValidators, startValidatorNodes } from "./validators.js";
 
 export interface DevnetOptions {
   operators: number;
   threshold: number;
   validators: number;
+  /** A beacon node's REST API: the distributed validators run on its chain. */
   beaconNode?: string;
+  /** With beaconNode: split these interop validators (a dev chain's genesis keys) instead of a DKG. */
+  interopValidators?: number[];
   /** A new or empty folder; default: a new one in the system's temp dir. */
   dataDir?: string;
   portBase?: number;
@@ -55,13 +59,24 @@ export async function runDevnet(options: DevnetOptions, signal: AbortSignal, io:
   const logs = new LogFiles(join(dataDir, "logs"));
   const lifecycle = new Lifecycle();
   const ports = new Ports(options.portBase);
-  const steps = new Steps(7, print);
+  const { beaconNode, interopValidators } = options;
+  const validators = interopValidators?.length ?? options.validators;
+  const steps = new Steps(beaconNode === undefined ? 7 : 9, print);
   const startedAt = performance.now();
   print(
-    `nektar devnet: ${options.operators} operators (threshold ${options.threshold}), ${options.validators} validator${options.validators === 1 ? "" : "s"}; ` +
-      `data dir ${dataDir}\n`,
+    `nektar devnet: ${options.operators} operators (threshold ${options.threshold}), ${validators} validator${validators === 1 ? "" : "s"}` +
+      `${beaconNode === undefined ? "" : ` on the beacon chain of ${beaconNode}`}; data dir ${dataDir}\n`,
   );
   try {
+    const network =
+      beaconNode === undefined
+        ? undefined
+        : await steps.run(`reading the network of the beacon node ${beaconNode}`, async () => {
+            const read = await beaconNetwork(beaconNode);
+            return { result: read, summary: `${read.name}, genesis fork version ${toHex(read.genesisForkVersion)}` };
+          });
+    signal.throwIfAborted();
+
     const { anvil, accounts } = await steps.run("starting a local chain (anvil, Prague)", async () => {
       const chain = await startChain(options.operators);
       lifecycle.add("anvil", () => chain.anvil.stop());
@@ -69,7 +84,8 @@ export async function runDevnet(options: DevnetOptions, signal: AbortSignal, io:
     });
     signal.throwIfAborted();
 
-    const forkVersion = toHex(HOODI.genesisForkVersion);
+    // Deposits are signed for the beacon chain's network, or for Hoodi's when there is none.
+    const forkVersion = toHex((network ?? HOODI).genesisForkVersion);
     const contracts = await steps.run("deploying the nektar contracts", async () => {
       const deployed = await deployContracts(anvil, accounts, forkVersion);
       return { result: deployed, summary: `task manager at ${deployed.addresses.taskManager}` };
@@ -83,26 +99,34 @@ export async function runDevnet(options: DevnetOptions, signal: AbortSignal, io:
       const created: DevnetOperator[] = await Promise.all(
         accounts.operators.map((address, i) => createOperator(dataDir, i, address, p2pPorts[i]!, password)),
       );
-      await registerOperators(anvil, contracts, created, BigInt(options.validators) * 10n ** 18n);
-      return { result: created, summary: `${created.length} registered, ${options.validators} divETH collateral each` };
+      await registerOperators(anvil, contracts, created, BigInt(validators) * 10n ** 18n);
+      return { result: created, summary: `${created.length} registered, ${validators} divETH collateral each` };
     });
     signal.throwIfAborted();
 
-    const lock = await steps.run(`DKG of ${options.validators} validators among the ${options.operators} operators over libp2p`, async () => {
-      const clusterOptions = {
-        name: "devnet",
-        threshold: options.threshold,
-        validators: options.validators,
-        forkVersion,
-        withdrawalAddress: contracts.addresses.stakingPool,
-        password,
-        signal,
-        logger: logs.logger("dkg"),
-      };
-      const definition = await clusterDefinition(operators, clusterOptions);
-      const result = await runClusterDkg(operators, definition, clusterOptions);
-      return { result, summary: `lock ${result.lockHash.slice(0, 18)}..., keystores in ${join(dataDir, "operators", "op-*", "dkg")}` };
-    });
+    const clusterOptions = {
+      name: "devnet",
+      threshold: options.threshold,
+      validators,
+      forkVersion,
+      withdrawalAddress: contracts.addresses.stakingPool,
+      password,
+      signal,
+      logger: logs.logger("dkg"),
+    };
+    const keysWhere = `keystores in ${join(dataDir, "operators", "op-*", "dkg")}`;
+    const lock =
+      interopValidators === undefined || network === undefined
+        ? await steps.run(`DKG of ${validators} validators among the ${options.operators} operators over libp2p`, async () => {
+            const definition = await clusterDefinition(operators, clusterOptions);
+            const made = await runClusterDkg(operators, definition, clusterOptions);
+            return { result: made, summary: `lock ${made.lockHash.slice(0, 18)}..., ${keysWhere}` };
+          })
+        : await steps.run(`splitting the chain's interop validators ${interopValidators.join(", ")} among the ${options.operators} operators (dev-chain keys, trusted dealer)`, async () => {
+            const definition = await clusterDefinition(operators, clusterOptions);
+            const made = await splitInteropValidators(operators, definition, interopValidators, network, password);
+            return { result: made, summary: `lock ${made.lockHash.slice(0, 18)}..., ${keysWhere}` };
+          });
     signal.throwIfAborted();
 
     const avsDir = join(dataDir, "avs");
@@ -120,16 +144,33 @@ export async function runDevnet(options: DevnetOptions, signal: AbortSignal, io:
     });
     signal.throwIfAborted();
 
+    const nodes =
+      beaconNode === undefined || network === undefined
+        ? undefined
+        : await steps.run(`starting ${operators.length} validator nodes (nektar node) on ${beaconNode}`, async () => {
+            const started = await startValidatorNodes({ operators, beaconNode, network, passwordFile, ports, logs, lifecycle });
+            return { result: started.nodes, summary: `node APIs ${started.nodes[0]!.apiUrl} ...` };
+          });
+    signal.throwIfAborted();
+
     const summary = new LiveSummary(print, io.terminal);
     await steps.run(`submitting a task every ${seconds(options.taskIntervalMs)} over REST`, async () => {
       const tasks = submitTasks(avs, avsId, options.taskIntervalMs, logs.logger("tasks"));
       lifecycle.add("task submission", () => tasks.stop());
       summary.add(chainSummary(anvil, contracts));
+      if (nodes !== undefined) summary.add(dutiesSummary(nodes[0]!.metricsUrl));
       lifecycle.add("summary", () => summary.stop());
       return { result: undefined, summary: "" };
     });
 
     print(`\nrunning (started in ${seconds(performance.now() - startedAt)}):\n`);
+    const nodeLines: [string, string][] =
+      nodes === undefined
+        ? []
+        : [
+            ["validator nodes", `${nodes[0]!.apiUrl}/v1/node ... ${nodes.at(-1)!.apiUrl}/v1/node, Web3Signer API at /api/v1/eth2`],
+            ["node metrics", `${nodes[0]!.metricsUrl}/metrics ... ${nodes.at(-1)!.metricsUrl}/metrics`],
+          ];
     for (const [what, where] of [
       ["chain (JSON-RPC)", anvil.url],
       ["AVS REST API", `${avs.gatewayUrl}/v1 (API key in ${avs.apiKeyFile})`],
@@ -138,10 +179,11 @@ export async function runDevnet(options: DevnetOptions, signal: AbortSignal, io:
       ["AVS executor", avs.executorUrl],
       ["AVS workers", `${avs.workerUrls[0]}/status ... ${avs.workerUrls.at(-1)}/status, each with /metrics`],
       ["validators", lock.validators.map((v) => v.pubkey.slice(0, 12) + "...").join(", ")],
+      ...nodeLines,
       ["keystore password", passwordFile],
       ["logs", logs.dir],
       ["data dir", dataDir],
-    ] as const) {
+    ] as [string, string][]) {
       print(`  ${what.padEnd(20)} ${where}\n`);
     }
     print(
