@@ -14,7 +14,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry, register } from "prom-client";
 import { NektarError } from "../../core/errors.js";
 import { BeaconClient, BeaconNodes } from "../../core/eth/beacon/index.js";
-import { isKnownNetworkName, networkByName, type Network } from "../../core/eth/networks.js";
+import { forkAtEpoch, isKnownNetworkName, networkByName, type Network } from "../../core/eth/networks.js";
 import { toHex } from "../../core/hex.js";
 import type { Logger } from "../../core/log/index.js";
 import { type Identity, readIdentityFile } from "../../core/p2p/identity.js";
@@ -153,7 +153,7 @@ class NodeRuntime implements NodeApiBackend {
         if (isKnownNetworkName(name) && toHex(networkByName(name).genesisForkVersion) !== toHex(network.genesisForkVersion)) {
           throw new NektarError(`network: ${name}, but the beacon nodes follow ${network.name} (genesis fork version ${toHex(network.genesisForkVersion)}): check beaconNodeUrls`);
         }
-        this.chainParams = { slotsPerEpoch: Number(spec.SLOTS_PER_EPOCH), genesisForkVersion: network.genesisForkVersion };
+        this.chainParams = { slotsPerEpoch: Number(spec.SLOTS_PER_EPOCH), genesisForkVersion: network.genesisForkVersion, forkAtEpoch: (epoch) => forkAtEpoch(network, epoch).name };
         this.log.info({ network: network.name, genesisForkVersion: toHex(network.genesisForkVersion) }, "beacon node answered");
         return network;
       } catch (err) {

@@ -29,7 +29,8 @@ const PREVIOUS = Uint8Array.from([1, 0, 0, 0]);
 const CURRENT = Uint8Array.from([2, 0, 0, 0]);
 const GENESIS_VERSION = Uint8Array.from([0, 0, 0, 0x20]);
 const FORK_EPOCH = 100;
-const chain: ChainParams = { slotsPerEpoch: SLOTS_PER_EPOCH, genesisForkVersion: GENESIS_VERSION };
+// Altair from genesis, Electra at epoch 1000.
+const chain: ChainParams = { slotsPerEpoch: SLOTS_PER_EPOCH, genesisForkVersion: GENESIS_VERSION, forkAtEpoch: (epoch) => (epoch < 1000 ? ForkName.altair : ForkName.electra) };
 
 const root = (byte: number) => new Uint8Array(32).fill(byte);
 const forkInfo = {
@@ -145,23 +146,30 @@ const withForkInfo = (type: SignType) => type !== "DEPOSIT" && type !== "VALIDAT
 describe("Web3Signer sign requests", () => {
   it.each(cases)("%s: parses what a client sends and computes the specs' signing root", (type, payload, expected) => {
     const body = { type, ...(withForkInfo(type) && { fork_info: forkInfo }), ...payload };
-    const request = parseSignRequest(body);
+    const request = parseSignRequest(body, chain);
     expect(toHex(signingRootOf(request, chain))).toBe(expected);
     // The client's own root, when it sends one, is checked against ours.
-    expect(toHex(checkedSigningRoot(parseSignRequest({ ...body, signingRoot: expected }), chain))).toBe(expected);
+    expect(toHex(checkedSigningRoot(parseSignRequest({ ...body, signingRoot: expected }, chain), chain))).toBe(expected);
     const wrong = `0x${"11".repeat(32)}`;
-    expect(() => checkedSigningRoot(parseSignRequest({ ...body, signingRoot: wrong }), chain)).toThrow(/signingRoot: 0x1111.* is not the signing root/);
+    expect(() => checkedSigningRoot(parseSignRequest({ ...body, signingRoot: wrong }, chain), chain)).toThrow(/signingRoot: 0x1111.* is not the signing root/);
   });
 
   it("types the payload as the node's remoteSign takes it", () => {
-    const request = parseSignRequest({ type: "ATTESTATION", fork_info: forkInfo, attestation: ssz.phase0.AttestationData.toJson(attestation) });
+    const request = parseSignRequest({ type: "ATTESTATION", fork_info: forkInfo, attestation: ssz.phase0.AttestationData.toJson(attestation) }, chain);
     if (request.message.type !== "attestation") throw new Error("not an attestation");
     expect(ssz.phase0.AttestationData.equals(request.message.data, attestation)).toBe(true);
     expect(toHex(request.forkInfo!.genesisValidatorsRoot)).toBe(toHex(GVR));
-    const v2 = parseSignRequest({ type: "AGGREGATE_AND_PROOF_V2", fork_info: forkInfo, aggregate_and_proof: { version: "ALTAIR", data: ssz.phase0.AggregateAndProof.toJson(aggregateAndProof) } });
+    const v2 = parseSignRequest({ type: "AGGREGATE_AND_PROOF_V2", fork_info: forkInfo, aggregate_and_proof: { version: "ALTAIR", data: ssz.phase0.AggregateAndProof.toJson(aggregateAndProof) } }, chain);
     expect(v2.message).toMatchObject({ type: "aggregate_and_proof", fork: ForkName.altair });
+    // The first version names no fork: the chain's at the aggregate's slot.
+    const v1 = parseSignRequest({ type: "AGGREGATE_AND_PROOF", fork_info: forkInfo, aggregate_and_proof: ssz.phase0.AggregateAndProof.toJson(aggregateAndProof) }, chain);
+    expect(v1.message).toMatchObject({ type: "aggregate_and_proof", fork: ForkName.altair });
+    const electraSlot = { ...aggregateAndProof, aggregate: { ...aggregateAndProof.aggregate, data: { ...attestation, slot: 1000 * SLOTS_PER_EPOCH } } };
+    expect(() => parseSignRequest({ type: "AGGREGATE_AND_PROOF", fork_info: forkInfo, aggregate_and_proof: ssz.phase0.AggregateAndProof.toJson(electraSlot) }, chain)).toThrow(
+      /^type: AGGREGATE_AND_PROOF is the aggregate before Electra; for a electra slot, send AGGREGATE_AND_PROOF_V2/,
+    );
     // A whole block becomes its header, whose root is the block's.
-    const blockRequest = parseSignRequest({ type: "BLOCK_V2", fork_info: forkInfo, beacon_block: { version: "ALTAIR", block: ssz.altair.BeaconBlock.toJson(block) } });
+    const blockRequest = parseSignRequest({ type: "BLOCK_V2", fork_info: forkInfo, beacon_block: { version: "ALTAIR", block: ssz.altair.BeaconBlock.toJson(block) } }, chain);
     if (blockRequest.message.type !== "block") throw new Error("not a block");
     expect(toHex(ssz.phase0.BeaconBlockHeader.hashTreeRoot(blockRequest.message.header))).toBe(toHex(ssz.altair.BeaconBlock.hashTreeRoot(block)));
   });
@@ -177,7 +185,7 @@ describe("Web3Signer sign requests", () => {
   ])("refuses %s, naming the field", (_, body, field) => {
     let error: unknown;
     try {
-      parseSignRequest(body);
+      parseSignRequest(body, chain);
     } catch (err) {
       error = err;
     }
@@ -186,7 +194,7 @@ describe("Web3Signer sign requests", () => {
   });
 
   it("refuses to compute a chain-bound root without fork_info", () => {
-    const request = parseSignRequest({ type: "RANDAO_REVEAL", randao_reveal: { epoch: "1" } });
+    const request = parseSignRequest({ type: "RANDAO_REVEAL", randao_reveal: { epoch: "1" } }, chain);
     expect(() => signingRootOf(request, chain)).toThrow(/fork_info: missing/);
   });
 });

@@ -89,11 +89,13 @@ export interface SignRequest {
   signingRoot?: Uint8Array;
 }
 
-/** What a request's signing root depends on beyond the request. */
+/** What a request depends on beyond itself: the signer's chain. */
 export interface ChainParams {
   slotsPerEpoch: number;
   /** Builder registrations are signed with it (builder-specs compute_builder_domain). */
   genesisForkVersion: Uint8Array;
+  /** The fork in force at an epoch: what a request that names none (AGGREGATE_AND_PROOF) is in. */
+  forkAtEpoch(epoch: number): ForkName;
 }
 
 const DepositRequestType = new ContainerType(
@@ -102,11 +104,11 @@ const DepositRequestType = new ContainerType(
 );
 const SyncCommitteeMessageRequestType = new ContainerType({ beaconBlockRoot: ssz.Root, slot: ssz.Slot }, { jsonCase: "eth2" });
 
-export function parseSignRequest(body: unknown): SignRequest {
+export function parseSignRequest(body: unknown, chain: ChainParams): SignRequest {
   const error = Value.Errors(SignRequestEnvelope, body).First();
   if (error) throw new BadSignRequestError(error.path.slice(1).replaceAll("/", ".") || "body", error.message);
   const request = body as SignRequestBody;
-  const message = parseMessage(request);
+  const message = parseMessage(request, chain);
   const info = request.fork_info;
   return {
     message,
@@ -120,18 +122,19 @@ export function parseSignRequest(body: unknown): SignRequest {
   };
 }
 
-function parseMessage(body: SignRequestBody): SignableMessage {
+function parseMessage(body: SignRequestBody, chain: ChainParams): SignableMessage {
   switch (body.type) {
     case "ATTESTATION":
       return { type: "attestation", data: fromJsonAt(ssz.phase0.AttestationData, body.attestation, "attestation") };
     case "AGGREGATION_SLOT":
       return { type: "aggregation_slot", slot: fromJsonAt(ssz.Slot, field(body.aggregation_slot, "slot"), "aggregation_slot.slot") };
-    case "AGGREGATE_AND_PROOF":
-      return {
-        type: "aggregate_and_proof",
-        fork: ForkName.phase0,
-        aggregateAndProof: fromJsonAt(ssz.phase0.AggregateAndProof, body.aggregate_and_proof, "aggregate_and_proof"),
-      };
+    case "AGGREGATE_AND_PROOF": {
+      // The first version names no fork: it is the aggregate of phase0 to Deneb, whichever of them the slot is in.
+      const aggregateAndProof = fromJsonAt(ssz.phase0.AggregateAndProof, body.aggregate_and_proof, "aggregate_and_proof");
+      const fork = chain.forkAtEpoch(Math.floor(aggregateAndProof.aggregate.data.slot / chain.slotsPerEpoch));
+      if (isForkPostElectra(fork)) throw new BadSignRequestError("type", `AGGREGATE_AND_PROOF is the aggregate before Electra; for a ${fork} slot, send AGGREGATE_AND_PROOF_V2`);
+      return { type: "aggregate_and_proof", fork, aggregateAndProof };
+    }
     case "AGGREGATE_AND_PROOF_V2": {
       const fork = forkVersionName(field(body.aggregate_and_proof, "version"), "aggregate_and_proof.version");
       const type = isForkPostElectra(fork) ? ssz.electra.AggregateAndProof : ssz.phase0.AggregateAndProof;

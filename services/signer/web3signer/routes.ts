@@ -60,7 +60,7 @@ export function registerWeb3SignerRoutes(app: FastifyInstance, backend: Web3Sign
     const chain = backend.chain();
     if (chain === undefined) return fail(reply, 503, "the node does not know its chain yet (no beacon node has answered)");
     try {
-      const parsed = parseSignRequest(request.body);
+      const parsed = parseSignRequest(request.body, chain);
       // Checked before anything is signed: a client that computes another root would be handed a
       // signature it cannot use, or one over something it did not mean.
       checkedSigningRoot(parsed, chain);
