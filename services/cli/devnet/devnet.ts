@@ -1,8 +1,9 @@
 /**
  * `nektar devnet`: the whole system on one machine. In order, each a progress step: a local
  * chain with the contracts, the operators registered, a DKG of the validators among them, the
- * operators' nodes, the example AVS with tasks flowing, then what runs where and a live summary
- * until Ctrl-C (or SIGTERM), when everything stops, newest first, and nothing is left running.
+ * example AVS (its workers are the operators' AVS nodes), with a beacon node the operators'
+ * validator nodes on its chain, then tasks flowing, what runs where and a live summary until
+ * Ctrl-C (or SIGTERM), when everything stops, newest first, and nothing is left running.
  *
  * Everything runs in this process except anvil, a child process stopped by pid. Components log
  * to files in the data dir; the terminal shows progress, addresses and the summary.
