@@ -127,7 +127,13 @@ class NodeRuntime implements NodeApiBackend {
       this.identity = await readIdentityFile(this.config.identityFile);
       this.log.info({ peerId: this.identity.peerId.toString() }, "identity loaded");
       this.network = await this.waitForNetwork();
-      this.slashing = await FileSlashingProtection.open(this.config.dataDir, { genesisValidatorsRoot: this.network.genesisValidatorsRoot });
+      const slashing = await FileSlashingProtection.open(this.config.dataDir, { genesisValidatorsRoot: this.network.genesisValidatorsRoot });
+      if (this.stopping) {
+        // stop() came while the store was opening, and found none to close.
+        await slashing.close();
+        throw new NektarError("the node stopped while starting");
+      }
+      this.slashing = slashing;
       const source = sharesSource(this.config);
       const digest = source.kind === "manifest" ? await folderDigest(source.dir) : "";
       await this.reload();
