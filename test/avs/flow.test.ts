@@ -11,6 +11,7 @@ import { createServer } from "node:http";
 import type { Server } from "node:http";
 import { Registry } from "prom-client";
 
+import { challengeResponse } from "../../contracts/client/index.js";
 import { hashChain } from "../../examples/sha256-avs/executor.js";
 import { TaskResponseProtocol, decodeReason } from "../../services/avs/protocol.js";
 import { fromHex, toHex } from "../../services/core/hex.js";
@@ -48,6 +49,28 @@ describe("AVS task flow", () => {
       expect(await net.creator.taskManager.isResponse(onChain!.response)).toBe(true);
       expect(onChain!.response.signedStake * 10_000n).toBeGreaterThanOrEqual(BigInt(record.totalStake) * 6_667n);
       expect(record.certificate!.nonSignerIds).toEqual(onChain!.nonSignerIds.map((id) => id.toLowerCase()));
+    } finally {
+      await avs.stop();
+    }
+  }, TEST_MS);
+
+  it("follows the certificate's challenge window: challenged, then upheld by the arbiter", async () => {
+    const avs = await runAvs(net);
+    try {
+      const created = await net.creator.createTask(net.avsId, toUtf8Bytes("challenge me"));
+      const taskId = Number(created.taskId);
+      const record = await settled(avs.aggregator, taskId);
+      expect(record.certificate!.challenge).toBe("none");
+      const params = await net.creator.taskParams(net.avsId);
+      expect(record.certificate!.challengeDeadline).toBe(record.certificate!.respondedBlock + Number(params.challengeWindowBlocks));
+
+      const responded = (await net.creator.findResponse(taskId))!;
+      const challenger = await net.f.as(18);
+      await challengeResponse(challenger.taskManager, created.task, responded.response, params.challengeBond);
+      await waitFor(() => avs.aggregator.task(taskId)!.certificate!.challenge === "open");
+      const arbiter = await net.f.as(16);
+      await (await arbiter.taskManager.resolveChallenge(taskId, true)).wait();
+      await waitFor(() => avs.aggregator.task(taskId)!.certificate!.challenge === "upheld");
     } finally {
       await avs.stop();
     }
