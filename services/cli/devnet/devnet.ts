@@ -9,6 +9,7 @@
  * to files in the data dir; the terminal shows progress, addresses and the summary.
  */
 import { mkdtemp, mkdir, readdir } from "node:fs/promises";
+import type { Logger } from "pino";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { HOODI } from "../../core/eth/networks.js";
@@ -59,6 +60,7 @@ export async function runDevnet(options: DevnetOptions, signal: AbortSignal, io:
   const dataDir = await prepareDataDir(options.dataDir);
   const logs = new LogFiles(join(dataDir, "logs"));
   const lifecycle = new Lifecycle();
+  lifecycle.add("process warnings", warningsTo(logs.logger("warnings")));
   const ports = new Ports(options.portBase);
   const { beaconNode, interopValidators } = options;
   const validators = interopValidators?.length ?? options.validators;
@@ -211,6 +213,21 @@ async function prepareDataDir(dataDir: string | undefined): Promise<string> {
   await mkdir(dir, { recursive: true });
   if ((await readdir(dir)).length > 0) throw new NektarError(`--data-dir ${dataDir}: not empty; a devnet starts from a new or empty folder`);
   return dir;
+}
+
+/**
+ * Sends Node's process warnings (a dependency's deprecation notice, say) to a log file instead of
+ * between the progress lines; returns what puts Node's own printing back.
+ */
+function warningsTo(logger: Logger): () => void {
+  const previous = process.listeners("warning");
+  process.removeAllListeners("warning");
+  const onWarning = (warning: Error): void => logger.warn({ name: warning.name, err: warning.message }, "process warning");
+  process.on("warning", onWarning);
+  return () => {
+    process.off("warning", onWarning);
+    for (const listener of previous) process.on("warning", listener);
+  };
 }
 
 function aborted(signal: AbortSignal): Promise<void> {
