@@ -179,7 +179,7 @@ export async function runAvs(net: AvsNetwork, options: RunOptions = {}): Promise
 }
 
 /** Resolves with the aggregator's record of `taskId` once it is certified or failed. */
-export function settled(aggregator: Aggregator, taskId: number, timeoutMs = 20_000): Promise<NonNullable<ReturnType<Aggregator["task"]>>> {
+export function settled(aggregator: Aggregator, taskId: number, timeoutMs = 60_000): Promise<NonNullable<ReturnType<Aggregator["task"]>>> {
   return new Promise((resolve, reject) => {
     const check = (): boolean => {
       const record = aggregator.task(taskId);

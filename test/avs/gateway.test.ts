@@ -69,7 +69,7 @@ describe("AVS REST gateway", () => {
     const { taskId } = submitted.json<{ taskId: number }>();
 
     let state = "";
-    for (let i = 0; i < 400 && state !== "certified" && state !== "failed"; i++) {
+    for (let i = 0; i < 1200 && state !== "certified" && state !== "failed"; i++) {
       state = (await app.inject({ url: `/v1/tasks/${taskId}` })).json<{ state: string }>().state;
       if (state !== "certified") await new Promise((r) => setTimeout(r, 50));
     }

@@ -106,7 +106,7 @@ describe("AVS services from config files", () => {
     expect(submitted.status).toBe(202);
     const { taskId } = (await submitted.json()) as { taskId: number };
     let certificate: { verifiedOnChain?: boolean } = {};
-    for (let i = 0; i < 600 && certificate.verifiedOnChain !== true; i++) {
+    for (let i = 0; i < 1200 && certificate.verifiedOnChain !== true; i++) {
       const response = await fetch(`${gateway.url}/v1/tasks/${taskId}/certificate`);
       if (response.status === 200) certificate = (await response.json()) as typeof certificate;
       else await new Promise((r) => setTimeout(r, 50));
@@ -115,7 +115,7 @@ describe("AVS services from config files", () => {
 
     // A worker counts a task once the aggregator acked it, which may come after the certificate.
     let statuses: { registered: boolean; tasksAnswered: number }[] = [];
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < 600; i++) {
       statuses = await Promise.all(workers.map(async (w) => (await (await fetch(`${w.url}/status`)).json()) as { registered: boolean; tasksAnswered: number }));
       if (statuses.every((s) => s.tasksAnswered === 1)) break;
       await new Promise((r) => setTimeout(r, 50));
