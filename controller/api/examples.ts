@@ -2,6 +2,8 @@
  * Valid resources of each kind, for tests, docs and benchmarks: one place that knows what a
  * complete, plausible resource looks like.
  */
+import type { V1ConfigMap } from "@kubernetes/client-node";
+import { createHash } from "node:crypto";
 import { API_VERSION, type AVSSubscription, type DistributedValidator, type KeyShare, type Operator } from "./v1alpha1.js";
 
 /** A deterministic, well-formed (not necessarily on-curve) BLS public key. */
@@ -17,6 +19,8 @@ export const examples = {
       metadata: { name },
       spec: {
         network: "hoodi",
+        // A deterministic, non-zero address per name.
+        address: `0x${Buffer.from(name).toString("hex").padStart(40, "0").slice(-40)}`,
         identitySecretRef: { name: `${name}-identity` },
         beaconNodeUrls: ["http://beacon.hoodi.svc:5052"],
         executionUrl: "http://geth.hoodi.svc:8545",
@@ -24,7 +28,7 @@ export const examples = {
     };
   },
 
-  keyShare(name: string, operator: string, shareIndex: number, validator = 1): KeyShare {
+  keyShare(name: string, operator: string, shareIndex: number, validator = 1, clusterLock = "cluster-1-lock"): KeyShare {
     return {
       apiVersion: API_VERSION,
       kind: "KeyShare",
@@ -37,8 +41,19 @@ export const examples = {
         totalShares: 4,
         publicShares: [1, 2, 3, 4].map((i) => pubkey(validator * 100 + i)),
         keystoreSecretRef: { name: `${name}-keystore` },
+        clusterLockConfigMapRef: { name: clusterLock },
       },
     };
+  },
+
+  /**
+   * A ConfigMap with a cluster lock for `keyShares`' validators: what the controller reads of a
+   * lock (lockHash, each validator's public shares), not one a node would accept.
+   */
+  clusterLockConfigMap(name: string, keyShares: readonly KeyShare[]): V1ConfigMap {
+    const validators = [...new Map(keyShares.map((ks) => [ks.spec.validatorPubkey, { pubkey: ks.spec.validatorPubkey, publicShares: ks.spec.publicShares }])).values()];
+    const lockHash = `0x${createHash("sha256").update(JSON.stringify(validators)).digest("hex")}`;
+    return { apiVersion: "v1", kind: "ConfigMap", metadata: { name }, data: { "cluster-lock.json": `${JSON.stringify({ lockHash, validators }, null, 2)}\n` } };
   },
 
   avsSubscription(name: string, operator: string): AVSSubscription {

@@ -40,6 +40,9 @@ export const OperatorSpec = Type.Object(
     identitySecretRef: LocalRef(
       "Secret holding the operator's p2p identity (key `identity.key`, as written by `nektar identity create`); mounted read-only into the node.",
     ),
+    address: Type.Optional(
+      Address("The operator's Ethereum address, its registry and collateral account; a DistributedValidator's DKG needs it (it is part of the cluster definition every operator signs)"),
+    ),
     beaconNodeUrls: Type.Array(HttpUrl("Beacon node REST API"), {
       minItems: 1,
       maxItems: 8,
@@ -113,7 +116,9 @@ export const KeyShareSpec = withRules(
         },
         { description: "Secret with the share's EIP-2335 keystore and its password." },
       ),
-      clusterLockConfigMapRef: Type.Optional(LocalRef("ConfigMap with the cluster lock (`cluster-lock.json`) the share was generated under.")),
+      clusterLockConfigMapRef: LocalRef(
+        "ConfigMap with the cluster lock the share was made under (key `cluster-lock.json`, as `nektar dkg` writes it): the node learns from it the cluster's operators and checks the share against it.",
+      ),
     },
     { description: "One share of one distributed validator, held by one Operator's node." },
   ),

@@ -1,17 +1,61 @@
 /**
- * DistributedValidator -> a DKG across its operators (one Job each), then its KeyShares and
- * deposit data from the Jobs' output Secrets. The phase is what the Jobs report: Running until
- * every Job completed, Failed if one failed for good, Succeeded once the KeyShares exist.
+ * DistributedValidator -> a DKG across its operators (one Job each, resources/dkg.ts), then its
+ * KeyShares, cluster lock and deposit data from the Jobs' output Secrets. The phase is what the
+ * Jobs report: Running until every Job completed, Failed if one failed for good, Succeeded once
+ * the outputs agree on one valid lock and the KeyShares exist.
+ *
+ * The controller signs the cluster definition with every operator's identity: it reads their
+ * identity Secrets (it mounts them into the operators' pods anyway), and a DistributedValidator
+ * is a request, by whoever may create one in the namespace, that these operators make these
+ * validators. Operators that do not share a namespace, and so a controller, sign a definition
+ * themselves (`nektar cluster sign`) and run `nektar dkg` outside of this resource.
  */
 import { ApiException, CoreV1Api, type KubeConfig, type V1Job, type V1Secret } from "@kubernetes/client-node";
-import { DistributedValidatorKind, type DistributedValidator } from "../api/v1alpha1.js";
-import { depositDataConfigMap, depositDataConfigMapName, dkgDefinition, dkgIdentity, dkgJobs, dkgKeyShares, dkgOutputSecretName, type DkgLock } from "../resources/dkg.js";
+import { type ClusterLock, parseLock } from "../../services/core/cluster/lock.js";
+import { DEPOSIT_DATA_FILE, LOCK_FILE } from "../../services/core/cluster/shares.js";
+import { NektarError } from "../../services/core/errors.js";
+import { fromHex } from "../../services/core/hex.js";
+import { type Identity, identityFromSecret } from "../../services/core/p2p/identity.js";
+import { signDefinition } from "../../services/core/p2p/definition.js";
+import { DistributedValidatorKind, type DistributedValidator, type Operator } from "../api/v1alpha1.js";
+import {
+  clusterLockConfigMap,
+  depositDataConfigMap,
+  depositDataConfigMapName,
+  dkgDefinition,
+  dkgDefinitionConfigMap,
+  dkgIdentity,
+  dkgJobs,
+  dkgKeyShares,
+  dkgOutputSecretName,
+  dkgPasswordsSecret,
+  dkgService,
+  type DkgResourceOptions,
+} from "../resources/dkg.js";
 import type { ControllerClient } from "./client.js";
 import { setConditions, type Observation } from "./conditions.js";
 import { splitKey, type Informers } from "./informers.js";
 import { statusChanged, type ReconcileResult } from "./reconciler.js";
 
 type Phase = "Pending" | "Running" | "Succeeded" | "Failed";
+
+/** Reasons to wait for something no event announces, and how soon to look again. */
+const UNWATCHED = new Set(["IdentitySecretNotFound", "IdentityInvalid", "OutputMissing"]);
+const UNWATCHED_RETRY_MS = 10_000;
+
+/** The key of an operator's p2p identity in its Secret (Operator spec.identitySecretRef). */
+const IDENTITY_KEY = "identity.key";
+
+/** Why the DKG cannot go on, for status: the phase it leaves the DistributedValidator in, a reason and a message. */
+class Blocked extends Error {
+  constructor(
+    readonly phase: Phase,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 export class DistributedValidatorReconciler {
   private readonly core: CoreV1Api;
@@ -20,7 +64,7 @@ export class DistributedValidatorReconciler {
     kc: KubeConfig,
     private readonly informers: Informers,
     private readonly client: ControllerClient,
-    private readonly options: { defaultImage: string },
+    private readonly options: DkgResourceOptions,
   ) {
     this.core = kc.makeApiClient(CoreV1Api);
   }
@@ -28,93 +72,155 @@ export class DistributedValidatorReconciler {
   async reconcile(key: string): Promise<ReconcileResult> {
     const { namespace, name } = splitKey(key);
     const dv = this.informers.distributedValidators.get(name, namespace);
-    if (dv === undefined || dv.metadata?.deletionTimestamp) return "done"; // Jobs, KeyShares and deposit data are garbage collected
-    const operators = dv.spec.operators.map((operator) => this.informers.operators.get(operator, namespace));
-    const missing = dv.spec.operators.filter((_, i) => operators[i] === undefined);
-    if (missing.length > 0) {
-      const message = `Operator(s) ${missing.join(", ")} do not exist in this namespace`;
-      await this.setStatus(dv, { phase: "Pending" }, [
-        { type: "Ready", status: "False", reason: "OperatorNotFound", message },
-        { type: "Progressing", status: "False", reason: "OperatorNotFound", message },
-        { type: "Degraded", status: "True", reason: "OperatorNotFound", message },
-      ]);
+    if (dv === undefined || dv.metadata?.deletionTimestamp) return "done"; // everything it made is garbage collected
+    try {
+      // A finished DKG is not run again: only its outputs are kept in place.
+      const succeeded = dv.status?.phase === "Succeeded" && dv.status.observedGeneration === dv.metadata?.generation;
+      if (!succeeded && !(await this.runDkg(dv))) return "done";
+      await this.deliver(dv, succeeded);
       return "done";
+    } catch (error) {
+      if (!(error instanceof Blocked)) throw error;
+      const degraded = error.phase !== "Running" || error.reason === "OutputMissing";
+      await this.setStatus(dv, { phase: error.phase }, [
+        { type: "Ready", status: "False", reason: error.reason, message: error.message },
+        { type: "Progressing", status: error.phase === "Running" ? "True" : "False", reason: error.reason, message: error.message },
+        degraded ? { type: "Degraded", status: "True", reason: error.reason, message: error.message } : { type: "Degraded", status: "False", reason: "AsExpected", message: "" },
+      ]);
+      // Identity Secrets are not watched, and an output Secret that is not labelled appears without an event: look again.
+      return UNWATCHED.has(error.reason) ? { requeueAfterMs: UNWATCHED_RETRY_MS } : "done";
+    }
+  }
+
+  /** Applies the DKG's objects; true once every Job has completed. */
+  private async runDkg(dv: DistributedValidator): Promise<boolean> {
+    const namespace = dv.metadata!.namespace!;
+    const operators = this.operators(dv);
+    const identities = await Promise.all(operators.map((operator) => this.readIdentity(operator)));
+    let definition;
+    try {
+      definition = dkgDefinition(
+        dv,
+        operators.map((operator, i) => ({ name: operator.metadata!.name!, address: operator.spec.address!, peerId: identities[i]!.identity.peerId.toString() })),
+        this.options.dkgPort,
+      );
+      for (const { identity } of identities) definition = await signDefinition(definition, identity);
+    } catch (error) {
+      if (error instanceof NektarError) throw new Blocked("Failed", "InvalidDefinition", error.message);
+      throw error;
     }
 
-    // Not watched (a DV's DKG runs once): applied each time, a no-op when unchanged.
+    // The identity objects are not watched (nothing else edits them): applied each time, a no-op when unchanged.
     for (const object of dkgIdentity(dv)) await this.client.apply(object);
-    const definition = dkgDefinition(dv);
-    await this.client.ensure(definition, this.informers.ownedObject("ConfigMap", namespace, definition.metadata?.name));
-    const jobs = dkgJobs(dv, operators.map((o) => o!.spec.identitySecretRef.name), this.options);
-    for (const job of jobs) await this.client.ensure(job, this.informers.ownedObject("Job", namespace, job.metadata?.name));
+    const objects = [
+      dkgService(dv, this.options.dkgPort),
+      dkgPasswordsSecret(dv, identities.map((i) => i.secret)),
+      dkgDefinitionConfigMap(dv, definition),
+      ...dkgJobs(dv, operators.map((o) => o.spec.identitySecretRef.name), this.options),
+    ];
+    for (const object of objects) await this.client.ensure(object, this.informers.ownedObject(object.kind, namespace, object.metadata?.name));
 
-    const observed = jobs.map((job) => this.informers.ownedObject("Job", namespace, job.metadata?.name) as V1Job | undefined);
-    const failed = observed.filter((job) => hasCondition(job, "Failed"));
-    if (failed.length > 0) {
-      const message = `DKG Job(s) ${failed.map((j) => j!.metadata?.name).join(", ")} failed: see their pods' logs`;
-      await this.setStatus(dv, { phase: "Failed" }, [
-        { type: "Ready", status: "False", reason: "DkgFailed", message },
-        { type: "Progressing", status: "False", reason: "DkgFailed", message },
-        { type: "Degraded", status: "True", reason: "DkgFailed", message },
-      ]);
-      return "done";
-    }
-    const completed = observed.filter((job) => hasCondition(job, "Complete")).length;
-    if (completed < jobs.length) {
-      const message = `${completed}/${jobs.length} operators finished the DKG`;
-      await this.setStatus(dv, { phase: "Running" }, [
-        { type: "Ready", status: "False", reason: "DkgRunning", message },
-        { type: "Progressing", status: "True", reason: "DkgRunning", message },
-        { type: "Degraded", status: "False", reason: "AsExpected", message: "" },
-      ]);
-      return "done";
+    const jobs = objects.filter((o): o is V1Job => o.kind === "Job").map((job) => this.informers.jobs.get(job.metadata!.name!, namespace) as V1Job | undefined);
+    const failed = jobs.filter((job) => hasCondition(job, "Failed"));
+    if (failed.length > 0) throw new Blocked("Failed", "DkgFailed", `DKG Job(s) ${failed.map((j) => j!.metadata?.name).join(", ")} failed: see their pods' logs`);
+    const completed = jobs.filter((job) => hasCondition(job, "Complete")).length;
+    if (completed < jobs.length) throw new Blocked("Running", "DkgRunning", `${completed}/${jobs.length} operators finished the DKG`);
+    return true;
+  }
+
+  /**
+   * From the output Secrets: the cluster lock and deposit data ConfigMaps and the KeyShares. The
+   * first time, the lock is checked in full (every operator's signature, the public shares,
+   * the deposit data) and must be the one every operator wrote, of this DistributedValidator's
+   * definition; after that it is only read.
+   */
+  private async deliver(dv: DistributedValidator, succeeded: boolean): Promise<void> {
+    const { name, namespace } = dv.metadata!;
+    const outputs = dv.spec.operators.map((_, i) => this.informers.secrets.get(dkgOutputSecretName(name!, i + 1), namespace) as V1Secret | undefined);
+    const files = outputs.map((secret) => ({ lock: decode(secret, LOCK_FILE), depositData: decode(secret, DEPOSIT_DATA_FILE) }));
+    const missing = files.flatMap((f, i) => (f.lock === undefined || f.depositData === undefined ? [dkgOutputSecretName(name!, i + 1)] : []));
+    if (missing.length > 0) throw new Blocked(succeeded ? "Succeeded" : "Running", "OutputMissing", `every DKG Job completed but output Secret(s) ${missing.join(", ")} are missing or incomplete`);
+    const lockText = files[0]!.lock!;
+
+    let lock: ClusterLock;
+    if (succeeded) {
+      lock = JSON.parse(lockText) as ClusterLock;
+    } else {
+      try {
+        lock = await parseLock(JSON.parse(lockText), `output Secret ${dkgOutputSecretName(name!, 1)}: ${LOCK_FILE}`);
+      } catch (error) {
+        throw new Blocked("Failed", "InvalidOutput", error instanceof Error ? error.message : String(error));
+      }
+      if (lock.definition.uuid !== dv.metadata!.uid) throw new Blocked("Failed", "InvalidOutput", `the DKG output's lock is of another cluster definition (uuid ${lock.definition.uuid})`);
+      const disagreeing = files.flatMap((f, i) => (f.lock !== lockText ? [dkgOutputSecretName(name!, i + 1)] : []));
+      if (disagreeing.length > 0) throw new Blocked("Failed", "InvalidOutput", `output Secret(s) ${disagreeing.join(", ")} hold another cluster lock than ${dkgOutputSecretName(name!, 1)}`);
     }
 
-    const outputs = await Promise.all(jobs.map((_, i) => this.readOutput(namespace, dkgOutputSecretName(name, i + 1))));
-    const first = outputs[0];
-    const lockText = first?.data?.["lock.json"];
-    const depositData = first?.data?.["deposit-data.json"];
-    if (outputs.some((o) => o === undefined) || lockText === undefined || depositData === undefined) {
-      const message = "every DKG Job completed but not every output Secret (lock.json, deposit-data.json, keystores) exists";
-      await this.setStatus(dv, { phase: "Running" }, [
-        { type: "Ready", status: "False", reason: "OutputMissing", message },
-        { type: "Progressing", status: "True", reason: "OutputMissing", message },
-        { type: "Degraded", status: "True", reason: "OutputMissing", message },
-      ]);
-      return { requeueAfterMs: 10_000 };
+    for (const object of [clusterLockConfigMap(dv, lockText), depositDataConfigMap(dv, files[0]!.depositData!)]) {
+      await this.client.ensure(object, this.informers.ownedObject("ConfigMap", namespace, object.metadata?.name));
     }
-    const lock = JSON.parse(Buffer.from(lockText, "base64").toString()) as DkgLock;
     for (const keyShare of dkgKeyShares(dv, lock)) {
-      // KeyShares are immutable where it matters; one that exists is left to its reconciler.
+      // Their spec is immutable where it matters; one that exists is left to its reconciler.
       if (this.informers.keyShares.get(keyShare.metadata!.name!, namespace) === undefined) await this.client.apply(keyShare);
     }
-    const deposit = depositDataConfigMap(dv, Buffer.from(depositData, "base64").toString());
-    await this.client.ensure(deposit, this.informers.ownedObject("ConfigMap", namespace, deposit.metadata?.name));
     await this.setStatus(
       dv,
-      { phase: "Succeeded", lockHash: lock.lockHash, validatorPubkeys: lock.validators.map((v) => v.pubkey), depositDataConfigMap: depositDataConfigMapName(name) },
+      { phase: "Succeeded", lockHash: lock.lockHash, validatorPubkeys: lock.validators.map((v) => v.pubkey), depositDataConfigMap: depositDataConfigMapName(name!) },
       [
-        { type: "Ready", status: "True", reason: "KeySharesCreated", message: `${lock.validators.length} validator(s) across ${jobs.length} operators` },
+        { type: "Ready", status: "True", reason: "KeySharesCreated", message: `${lock.validators.length} validator(s) across ${dv.spec.operators.length} operators` },
         { type: "Progressing", status: "False", reason: "DkgDone", message: "" },
         { type: "Degraded", status: "False", reason: "AsExpected", message: "" },
       ],
     );
-    return "done";
   }
 
-  private async setStatus(dv: DistributedValidator, fields: { phase: Phase; lockHash?: string; validatorPubkeys?: string[]; depositDataConfigMap?: string }, observations: Observation[]): Promise<void> {
-    const status = { ...fields, observedGeneration: dv.metadata?.generation, conditions: setConditions(dv.status?.conditions, observations, dv.metadata?.generation ?? 0) };
-    if (statusChanged(dv.status, status)) await this.client.applyStatus(DistributedValidatorKind, dv, status);
+  /** The DistributedValidator's Operators, each with the address the definition needs. */
+  private operators(dv: DistributedValidator): Operator[] {
+    const namespace = dv.metadata!.namespace;
+    const operators = dv.spec.operators.map((name) => this.informers.operators.get(name, namespace));
+    const missing = dv.spec.operators.filter((_, i) => operators[i] === undefined);
+    if (missing.length > 0) throw new Blocked("Pending", "OperatorNotFound", `Operator(s) ${missing.join(", ")} do not exist in this namespace`);
+    const unaddressed = operators.filter((o) => o!.spec.address === undefined).map((o) => o!.metadata!.name);
+    if (unaddressed.length > 0) {
+      throw new Blocked("Pending", "OperatorAddressMissing", `Operator(s) ${unaddressed.join(", ")} have no spec.address: the cluster definition names each operator's Ethereum address`);
+    }
+    return operators as Operator[];
   }
 
-  private async readOutput(namespace: string, name: string): Promise<V1Secret | undefined> {
-    return this.core.readNamespacedSecret({ namespace, name }).catch((error: unknown) => {
+  /** An operator's identity, from its Secret: the key `nektar identity create` writes (32 bytes as hex). */
+  private async readIdentity(operator: Operator): Promise<{ identity: Identity; secret: Uint8Array }> {
+    const ref = operator.spec.identitySecretRef.name;
+    const what = `Operator ${operator.metadata!.name}'s identity Secret ${ref}`;
+    const secret = await this.core.readNamespacedSecret({ namespace: operator.metadata!.namespace!, name: ref }).catch((error: unknown) => {
       if (error instanceof ApiException && error.code === 404) return undefined;
       throw error;
     });
+    const text = decode(secret, IDENTITY_KEY)?.trim();
+    if (text === undefined) throw new Blocked("Pending", "IdentitySecretNotFound", `${what} does not exist or has no ${IDENTITY_KEY}`);
+    try {
+      // Checked here rather than by fromHex, whose error would quote the start of the secret.
+      if (!/^(0x)?[0-9a-fA-F]{64}$/.test(text)) throw new NektarError(`${what}: ${IDENTITY_KEY} is not 32 bytes of hex`);
+      const bytes = fromHex(text, what, 32);
+      return { identity: identityFromSecret(bytes, what), secret: bytes };
+    } catch (error) {
+      if (error instanceof NektarError) throw new Blocked("Pending", "IdentityInvalid", error.message);
+      throw error;
+    }
+  }
+
+  private async setStatus(dv: DistributedValidator, fields: { phase: Phase; lockHash?: string; validatorPubkeys?: string[]; depositDataConfigMap?: string }, observations: Observation[]): Promise<void> {
+    // A later problem (an output Secret deleted) does not erase what the DKG made.
+    const kept = fields.phase === "Succeeded" && fields.lockHash === undefined ? { lockHash: dv.status?.lockHash, validatorPubkeys: dv.status?.validatorPubkeys, depositDataConfigMap: dv.status?.depositDataConfigMap } : {};
+    const status = { ...kept, ...fields, observedGeneration: dv.metadata?.generation, conditions: setConditions(dv.status?.conditions, observations, dv.metadata?.generation ?? 0) };
+    if (statusChanged(dv.status, status)) await this.client.applyStatus(DistributedValidatorKind, dv, status);
   }
 }
 
 function hasCondition(job: V1Job | undefined, type: "Complete" | "Failed"): boolean {
   return job?.status?.conditions?.some((c) => c.type === type && c.status === "True") ?? false;
+}
+
+function decode(secret: V1Secret | undefined, key: string): string | undefined {
+  const value = secret?.data?.[key];
+  return value === undefined ? undefined : Buffer.from(value, "base64").toString();
 }

@@ -4,11 +4,13 @@
  * be moved to another node without ever signing below what it already signed. The keystore
  * itself reaches the node through the Operator's Secret (operator.ts, resources/keyshares.ts).
  */
-import { ApiException, CoreV1Api, type KubeConfig, type V1ConfigMap } from "@kubernetes/client-node";
+import { ApiException, CoreV1Api, type KubeConfig, type V1ConfigMap, type V1Secret } from "@kubernetes/client-node";
 import type { Logger } from "../../services/core/log/index.js";
 import { KeyShareKind, type KeyShare, type Operator } from "../api/v1alpha1.js";
+import { duplicateOf } from "../resources/keyshares.js";
 import { FIELD_MANAGER, LABELS } from "../resources/meta.js";
 import { FINALIZER, type ControllerClient } from "./client.js";
+import { ClusterLocks } from "./cluster-locks.js";
 import { setConditions, type Observation } from "./conditions.js";
 import { keyOf, splitKey, type Informers } from "./informers.js";
 import { KEYSTORE_FRESH_MS, type Keystore, type Keystores } from "./keystores.js";
@@ -25,6 +27,7 @@ export const slashingProtectionConfigMapName = (keyShare: string): string => `${
 
 export class KeyShareReconciler {
   private readonly core: CoreV1Api;
+  private readonly clusterLocks: ClusterLocks;
 
   constructor(
     kc: KubeConfig,
@@ -38,6 +41,7 @@ export class KeyShareReconciler {
     private readonly log: Logger,
   ) {
     this.core = kc.makeApiClient(CoreV1Api);
+    this.clusterLocks = new ClusterLocks(this.core, informers);
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
@@ -51,12 +55,16 @@ export class KeyShareReconciler {
     if (keyShare.metadata?.deletionTimestamp) return this.finalize(keyShare, operator);
     if (!keyShare.metadata?.finalizers?.includes(FINALIZER)) await this.client.setFinalizer(KeyShareKind, keyShare, true);
 
-    // A found keystore is read again once it is stale (a rotated Secret); a missing one every time.
-    let keystoreFound = this.keystores.fresh(key);
-    if (!keystoreFound) {
-      const keystore = await this.readKeystore(keyShare);
-      if (this.keystores.set(key, keystore)) this.onKeystoreChanged(keyShare);
-      keystoreFound = keystore !== undefined;
+    // What goes to the node is read again once it is stale (a rotated Secret); a missing one every time.
+    let problem: Problem | undefined;
+    if (!this.keystores.fresh(key)) {
+      const files = await this.readShareFiles(keyShare);
+      if (this.keystores.set(key, "keystore" in files ? files : undefined)) this.onKeystoreChanged(keyShare);
+      if (!("keystore" in files)) problem = files;
+    }
+    const duplicate = duplicateOf(keyShare, this.informers.keyShares.list(namespace));
+    if (duplicate !== undefined) {
+      problem = { reason: "DuplicateValidator", message: `KeyShare ${duplicate.metadata?.name} gives operator ${keyShare.spec.operatorRef.name} a share of this validator already; a node holds one` };
     }
     const onNode = operator ? this.reports.get(keyOf(operator))?.keyShares.find((s) => s.name === name) : undefined;
     const state = onNode === undefined ? "Pending" : onNode.lastDuty ? "Active" : "Loaded";
@@ -64,11 +72,11 @@ export class KeyShareReconciler {
       observedGeneration: keyShare.metadata?.generation,
       state,
       ...(onNode?.lastDuty ? { lastDuty: onNode.lastDuty } : {}),
-      conditions: setConditions(keyShare.status?.conditions, observe(keyShare, operator, keystoreFound, state), keyShare.metadata?.generation ?? 0),
+      conditions: setConditions(keyShare.status?.conditions, observe(keyShare, operator, problem, state), keyShare.metadata?.generation ?? 0),
     };
     if (statusChanged(keyShare.status, status)) await this.client.applyStatus(KeyShareKind, keyShare, status);
-    // Secrets other than the controller's are not watched: look again for a missing or stale one.
-    return { requeueAfterMs: keystoreFound ? KEYSTORE_FRESH_MS : MISSING_KEYSTORE_RETRY_MS };
+    // Secrets and ConfigMaps other than the controller's are not watched: look again for a missing or stale one.
+    return { requeueAfterMs: problem === undefined ? KEYSTORE_FRESH_MS : MISSING_KEYSTORE_RETRY_MS };
   }
 
   /**
@@ -113,27 +121,39 @@ export class KeyShareReconciler {
     if (statusChanged(keyShare.status, status)) await this.client.applyStatus(KeyShareKind, keyShare, status);
   }
 
-  /** The share's keystore and password from its Secret; undefined if either is missing. */
-  private async readKeystore(keyShare: KeyShare): Promise<Keystore | undefined> {
+  /**
+   * What goes to the node: the share's keystore and password from its Secret (the controller's
+   * cache holds a DistributedValidator's output Secrets; others are read), and its cluster lock.
+   */
+  private async readShareFiles(keyShare: KeyShare): Promise<Keystore | Problem> {
     const ref = keyShare.spec.keystoreSecretRef;
-    const secret = await this.core.readNamespacedSecret({ namespace: keyShare.metadata!.namespace!, name: ref.name }).catch((error: unknown) => {
-      if (error instanceof ApiException && error.code === 404) return undefined;
-      throw error;
-    });
+    const namespace = keyShare.metadata!.namespace!;
+    const secret =
+      (this.informers.secrets.get(ref.name, namespace) as V1Secret | undefined) ??
+      (await this.core.readNamespacedSecret({ namespace, name: ref.name }).catch((error: unknown) => {
+        if (error instanceof ApiException && error.code === 404) return undefined;
+        throw error;
+      }));
     const keystore = secret?.data?.[ref.keystoreKey ?? "keystore.json"];
     const password = secret?.data?.[ref.passwordKey ?? "password.txt"];
-    if (keystore === undefined || password === undefined) return undefined;
-    return { keystore: Buffer.from(keystore, "base64"), password: Buffer.from(password, "base64") };
+    if (keystore === undefined || password === undefined) {
+      return { reason: "KeystoreSecretNotFound", message: `Secret ${ref.name} does not exist in this namespace or lacks the keystore or password key` };
+    }
+    const lookup = await this.clusterLocks.forKeyShare(keyShare);
+    if (!("lock" in lookup)) return lookup;
+    return { keystore: Buffer.from(keystore, "base64"), password: Buffer.from(password, "base64"), clusterLock: lookup.lock };
   }
 }
 
-function observe(keyShare: KeyShare, operator: Operator | undefined, keystoreFound: boolean, state: string): Observation[] {
-  const problem: Observation | undefined =
-    operator === undefined
-      ? { type: "Degraded", status: "True", reason: "OperatorNotFound", message: `Operator ${keyShare.spec.operatorRef.name} does not exist in this namespace` }
-      : !keystoreFound
-        ? { type: "Degraded", status: "True", reason: "KeystoreSecretNotFound", message: `Secret ${keyShare.spec.keystoreSecretRef.name} does not exist in this namespace or lacks the keystore or password key` }
-        : undefined;
+/** Why a share cannot go to its node. */
+interface Problem {
+  reason: string;
+  message: string;
+}
+
+function observe(keyShare: KeyShare, operator: Operator | undefined, filesProblem: Problem | undefined, state: string): Observation[] {
+  const found = operator === undefined ? { reason: "OperatorNotFound", message: `Operator ${keyShare.spec.operatorRef.name} does not exist in this namespace` } : filesProblem;
+  const problem: Observation | undefined = found && { type: "Degraded", status: "True", ...found };
   const ready: Observation =
     state === "Pending"
       ? { type: "Ready", status: "False", reason: problem?.reason ?? "NotOnNode", message: problem?.message ?? "the operator's node has not reported holding this share" }

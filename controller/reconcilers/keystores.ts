@@ -1,11 +1,16 @@
 /**
- * The keystores of KeyShares, as last read from their Secrets by the KeyShare reconciler
- * ("namespace/keyshare" -> contents). The Operator reconciler builds its node's Secret from
- * here, so delivering one more share does not read every other share's Secret again.
+ * What of each KeyShare goes to its node, as last read by the KeyShare reconciler
+ * ("namespace/keyshare" -> its keystore and password from their Secret, and its cluster lock).
+ * The Operator reconciler builds its node's Secret from here, so delivering one more share does
+ * not read every other share's Secret again.
  */
+import type { ClusterLockFile } from "./cluster-locks.js";
+
 export interface Keystore {
   keystore: Buffer;
   password: Buffer;
+  /** Shared by every share of the lock's cluster. */
+  clusterLock: ClusterLockFile;
 }
 
 /** How long a keystore read stays fresh: a rotated Secret reaches the node within this. */
@@ -33,6 +38,11 @@ export class Keystores {
     }
     this.readAt.set(key, Date.now());
     this.byKeyShare.set(key, value);
-    return previous === undefined || !previous.keystore.equals(value.keystore) || !previous.password.equals(value.password);
+    return (
+      previous === undefined ||
+      !previous.keystore.equals(value.keystore) ||
+      !previous.password.equals(value.password) ||
+      previous.clusterLock.text !== value.clusterLock.text
+    );
   }
 }

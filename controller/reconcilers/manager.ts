@@ -8,9 +8,11 @@ import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../../services/core/log/index.js";
 import { API_VERSION, type KeyShare, type Operator } from "../api/v1alpha1.js";
+import { DEFAULT_DKG_PORT } from "../resources/dkg.js";
 import type { OperatorResourceOptions } from "../resources/operator.js";
 import { ControllerClient } from "./client.js";
 import { Informers, keyOf } from "./informers.js";
+import { pooledKubeConfig } from "./kubeconfig.js";
 import { LeaderElector, type LeaderElectionOptions } from "./leader.js";
 import { ControllerMetrics } from "./metrics.js";
 import { HttpNodeApi, type NodeApi } from "./node-api.js";
@@ -22,8 +24,12 @@ import { OperatorReconciler } from "./operator.js";
 import type { Reconciler } from "./reconciler.js";
 import { WorkQueue } from "./workqueue.js";
 
-/** How long KeyShare changes are collected before their operator's Secret is updated. */
-const KEYSHARE_BATCH_MS = 250;
+/**
+ * How long KeyShare changes are collected before their operator's Secret is updated. The Secret
+ * holds every share of the node and its locks: rewriting it (and getting it back from the watch)
+ * is what a burst of new shares costs, so a burst is written about once a second per node.
+ */
+const KEYSHARE_BATCH_MS = 1000;
 
 export interface ControllerOptions extends OperatorResourceOptions {
   /** This instance (the pod name in a cluster): the Lease holder and Events' reporting instance. */
@@ -32,6 +38,8 @@ export interface ControllerOptions extends OperatorResourceOptions {
   leaderElection: Pick<LeaderElectionOptions, "name" | "leaseDurationMs" | "renewDeadlineMs" | "retryPeriodMs">;
   /** Where /healthz, /readyz and /metrics listen. */
   probes: { host: string; port: number };
+  /** The port DKG Jobs listen on in their pods (default DEFAULT_DKG_PORT). */
+  dkgPort?: number;
   /** Workers per reconciler. */
   workers?: number;
   nodeApi?: NodeApi;
@@ -46,11 +54,14 @@ export class Controller {
   private synced = false;
   private leading = false;
 
+  private readonly kc: KubeConfig;
+
   constructor(
-    private readonly kc: KubeConfig,
+    kc: KubeConfig,
     private readonly options: ControllerOptions,
   ) {
-    this.elector = new LeaderElector(kc, { ...options.leaderElection, namespace: options.controllerNamespace, identity: options.identity, log: options.log });
+    this.kc = pooledKubeConfig(kc);
+    this.elector = new LeaderElector(this.kc, { ...options.leaderElection, namespace: options.controllerNamespace, identity: options.identity, log: options.log });
   }
 
   get isLeader(): boolean {
@@ -107,17 +118,20 @@ export class Controller {
     const avsSubscriptions = new AvsSubscriptionReconciler(informers, client, this.options);
     /** Owned objects wake their owner's reconciler. */
     const dvQueue = new WorkQueue();
-    const distributedValidators = new DistributedValidatorReconciler(this.kc, informers, client, this.options);
+    const distributedValidators = new DistributedValidatorReconciler(this.kc, informers, client, { defaultImage: this.options.defaultImage, dkgPort: this.options.dkgPort ?? DEFAULT_DKG_PORT });
     const ownerQueues: Record<string, WorkQueue> = { Operator: operatorQueue, AVSSubscription: avsQueue, DistributedValidator: dvQueue };
 
     for (const verb of ["add", "update", "delete"] as const) {
       informers.operators.on(verb, (o) => {
         operatorQueue.add(keyOf(o));
+        // A DKG waiting for an operator's address; a finished one has no more use for its Operators.
+        for (const dv of informers.distributedValidators.list(o.metadata?.namespace)) {
+          if (dv.status?.phase !== "Succeeded" && dv.spec.operators.includes(o.metadata?.name ?? "")) dvQueue.add(keyOf(dv));
+        }
         if (verb === "update") return;
         // Whether their Operator exists is part of their status.
         enqueueKeySharesOf(o);
         for (const s of informers.avsSubscriptions.list(o.metadata?.namespace)) if (s.spec.operatorRef.name === o.metadata?.name) avsQueue.add(keyOf(s));
-        for (const dv of informers.distributedValidators.list(o.metadata?.namespace)) if (dv.spec.operators.includes(o.metadata?.name ?? "")) dvQueue.add(keyOf(dv));
       });
       informers.distributedValidators.on(verb, (dv) => dvQueue.add(keyOf(dv)));
       informers.avsSubscriptions.on(verb, (s) => avsQueue.add(keyOf(s)));

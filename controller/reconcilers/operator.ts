@@ -6,7 +6,7 @@
 import { ApiException, type KubernetesObject, type V1StatefulSet } from "@kubernetes/client-node";
 import type { Logger } from "../../services/core/log/index.js";
 import { OperatorKind, type Condition, type KeyShare, type Operator } from "../api/v1alpha1.js";
-import { keySharesSecret, type LoadedKeyShare } from "../resources/keyshares.js";
+import { duplicateOf, keySharesSecret, type LoadedKeyShare } from "../resources/keyshares.js";
 import { operatorResources, type OperatorResourceOptions, nodeName } from "../resources/operator.js";
 import { FINALIZER, type ControllerClient } from "./client.js";
 import { setConditions, type Observation } from "./conditions.js";
@@ -102,11 +102,12 @@ export class OperatorReconciler {
   /**
    * The shares to put on the node: those whose keystore has been read, and only once they carry
    * the finalizer, so that no share reaches a node without its slashing protection being exported
-   * on deletion. The others follow when the KeyShare reconciler has done both.
+   * on deletion. The others follow when the KeyShare reconciler has done both. Of two shares of
+   * one validator, only the first by name (the KeyShare reconciler reports the other).
    */
   private deliverable(keyShares: readonly KeyShare[]): LoadedKeyShare[] {
     return keyShares.flatMap((keyShare) => {
-      const keystore = keyShare.metadata?.finalizers?.includes(FINALIZER) ? this.keystores.get(keyOf(keyShare)) : undefined;
+      const keystore = keyShare.metadata?.finalizers?.includes(FINALIZER) && !duplicateOf(keyShare, keyShares) ? this.keystores.get(keyOf(keyShare)) : undefined;
       return keystore ? [{ keyShare, ...keystore }] : [];
     });
   }

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { ApiextensionsV1Api, AppsV1Api, AuthorizationV1Api, BatchV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, loadAllYaml, type KubernetesObject } from "@kubernetes/client-node";
 import { execFileSync } from "node:child_process";
 import { examples } from "../../../controller/api/examples.js";
+import { toHex } from "../../../services/core/hex.js";
+import { generateIdentity } from "../../../services/core/p2p/identity.js";
 import type { DistributedValidator, Operator } from "../../../controller/api/v1alpha1.js";
 import { Controller } from "../../../controller/reconcilers/manager.js";
 import { createLogger } from "../../../services/core/log/index.js";
@@ -114,7 +116,11 @@ describe("charts/nektar", () => {
     // The Operator's CRD was just applied: wait until it is served.
     await eventually(() => objects.create({ ...examples.operator("op-rbac"), metadata: { name: "op-rbac", namespace: "staking" } }));
     await core.createNamespacedSecret({ namespace: "staking", body: { metadata: { name: "ks-rbac-keystore" }, stringData: { "keystore.json": "{}", "password.txt": "pw" } } });
-    await objects.create({ ...examples.keyShare("ks-rbac", "op-rbac", 1), metadata: { name: "ks-rbac", namespace: "staking" } });
+    const keyShare = { ...examples.keyShare("ks-rbac", "op-rbac", 1), metadata: { name: "ks-rbac", namespace: "staking" } };
+    await core.createNamespacedConfigMap({ namespace: "staking", body: examples.clusterLockConfigMap(keyShare.spec.clusterLockConfigMapRef.name, [keyShare]) });
+    await objects.create(keyShare);
+    // The DKG's definition is signed with the operator's identity, which the controller reads.
+    await core.createNamespacedSecret({ namespace: "staking", body: { metadata: { name: "op-rbac-identity" }, stringData: { "identity.key": toHex(generateIdentity().privateKey.raw) } } });
     await objects.create({ ...examples.distributedValidator("dv-rbac", ["op-rbac"]), metadata: { name: "dv-rbac", namespace: "staking" } });
 
     const controller = new Controller(asController, {

@@ -31,7 +31,7 @@ export async function startCluster(options: { controllerManager?: boolean } = {}
  */
 export async function startControllerCluster(
   namespace: string,
-  options: { identity: string; nodeApi?: NodeApi },
+  options: { identity: string; nodeApi?: NodeApi; dkgPort?: number },
 ): Promise<TestCluster & { controller: Controller }> {
   const cluster = await startCluster({ controllerManager: true });
   try {
@@ -45,6 +45,7 @@ export async function startControllerCluster(
       leaderElection: { name: "nektar-controller", retryPeriodMs: 300 },
       probes: { host: "127.0.0.1", port: 0 },
       ...(options.nodeApi && { nodeApi: options.nodeApi }),
+      ...(options.dkgPort && { dkgPort: options.dkgPort }),
       log: createLogger("controller"),
     });
     await controller.start();

@@ -3,6 +3,7 @@ import { ApiException, CoreV1Api, KubernetesObjectApi, PatchStrategy, setHeaderO
 import { examples } from "../../../controller/api/examples.js";
 import type { KeyShare, Operator } from "../../../controller/api/v1alpha1.js";
 import type { NodeApi, NodeReport } from "../../../controller/reconcilers/node-api.js";
+import { parseManifest } from "../../../services/core/cluster/manifest.js";
 import { eventually, startControllerCluster, type TestCluster } from "./cluster.js";
 
 const NS = "staking";
@@ -42,13 +43,16 @@ describe("the controller reconciling KeyShares on a real API server", () => {
     objects.read<KeyShare & Operator>({ apiVersion: "nektar.network/v1alpha1", kind, metadata: { name, namespace: NS } });
   const condition = (o: { status?: { conditions?: { type: string; status: string; reason: string }[] } }, type: string) => o.status?.conditions?.find((c) => c.type === type);
   const keystore = (name: string) => core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: `${name}-keystore` }, stringData: { "keystore.json": "{}", "password.txt": "pw" } } });
-  const createKeyShare = (name: string, index: number) => objects.create({ ...examples.keyShare(name, "op-1", index), metadata: { name, namespace: NS } });
+  // Share `index` of validator `validator`, under the lock of validators 1 and 2.
+  const keyShare = (name: string, index: number, validator = index) => ({ ...examples.keyShare(name, "op-1", index, validator), metadata: { name, namespace: NS } });
+  const createKeyShare = (name: string, index: number, validator = index) => objects.create(keyShare(name, index, validator));
+  const lock = examples.clusterLockConfigMap("cluster-1-lock", [keyShare("v1", 1), keyShare("v2", 2)]);
   const gone = async (name: string) => {
     const error = await read("KeyShare", name).catch((e: unknown) => e);
     if (!(error instanceof ApiException && error.code === 404)) throw new Error(`${name} still exists`);
   };
 
-  it("reports a share as Pending while its node has not loaded it, and names a missing keystore Secret", async () => {
+  it("reports a share as Pending while its node has not loaded it, and names a missing keystore Secret or cluster lock", async () => {
     await objects.create({ ...examples.operator("op-1"), metadata: { name: "op-1", namespace: NS } });
     await keystore("ks-1");
     await createKeyShare("ks-1", 1);
@@ -57,14 +61,38 @@ describe("the controller reconciling KeyShares on a real API server", () => {
       const ks = await read("KeyShare", "ks-1");
       expect(ks.metadata?.finalizers).toEqual(["nektar.network/finalizer"]);
       expect(ks.status?.state).toBe("Pending");
-      expect(condition(ks, "Ready")).toMatchObject({ status: "False", reason: "NotOnNode" });
+      expect(condition(ks, "Degraded")).toMatchObject({ status: "True", reason: "ClusterLockNotFound" });
       const missing = await read("KeyShare", "ks-missing");
       expect(condition(missing, "Degraded")).toMatchObject({ status: "True", reason: "KeystoreSecretNotFound" });
     });
+    await core.createNamespacedConfigMap({ namespace: NS, body: lock });
+    await eventually(async () => {
+      const ks = await read("KeyShare", "ks-1");
+      expect(condition(ks, "Ready")).toMatchObject({ status: "False", reason: "NotOnNode" });
+      expect(condition(ks, "Degraded")).toMatchObject({ status: "False" });
+      // On its way to the node, with its lock.
+      const secret = await core.readNamespacedSecret({ namespace: NS, name: "op-1-keyshares" });
+      const manifest = parseManifest(JSON.parse(Buffer.from(secret.data!["keyshares.json"]!, "base64").toString()), "keyshares.json");
+      expect(manifest.map((e) => e.name)).toEqual(["ks-1"]);
+      expect(Buffer.from(secret.data![manifest[0]!.clusterLockFile]!, "base64").toString()).toBe(lock.data!["cluster-lock.json"]);
+    }, 30_000);
     // A share no node ever held has no slashing protection: it is deleted at once.
     await objects.delete({ apiVersion: "nektar.network/v1alpha1", kind: "KeyShare", metadata: { name: "ks-missing", namespace: NS } });
     await eventually(() => gone("ks-missing"));
     expect(node.exports).toEqual([]);
+  });
+
+  it("gives the node one share of a validator, and says why not another", async () => {
+    await keystore("ks-1-copy");
+    await createKeyShare("ks-1-copy", 2, 1);
+    await eventually(async () => {
+      const copy = await read("KeyShare", "ks-1-copy");
+      expect(condition(copy, "Degraded")).toMatchObject({ status: "True", reason: "DuplicateValidator", message: expect.stringMatching(/^KeyShare ks-1 gives operator op-1 a share of this validator already/) });
+    });
+    const secret = await core.readNamespacedSecret({ namespace: NS, name: "op-1-keyshares" });
+    expect(secret.data?.["ks-1-copy.keystore.json"]).toBeUndefined();
+    await objects.delete({ apiVersion: "nektar.network/v1alpha1", kind: "KeyShare", metadata: { name: "ks-1-copy", namespace: NS } });
+    await eventually(() => gone("ks-1-copy"));
   });
 
   it("follows what the running node reports: the share becomes Active with its last duty", async () => {
@@ -106,8 +134,10 @@ describe("the controller reconciling KeyShares on a real API server", () => {
     const exported = await core.readNamespacedConfigMap({ namespace: NS, name: "ks-1-slashing-protection" });
     expect(exported.metadata?.ownerReferences).toBeUndefined(); // outlives the KeyShare
     expect(JSON.parse(exported.data!["interchange.json"]!).data[0].pubkey).toBe(pubkey);
-    // The share has left the node's Secret.
-    const secret = await core.readNamespacedSecret({ namespace: NS, name: "op-1-keyshares" });
-    expect(secret.data?.["ks-1.keystore.json"]).toBeUndefined();
+    // The share leaves the node's Secret (with the next batch of KeyShare changes).
+    await eventually(async () => {
+      const secret = await core.readNamespacedSecret({ namespace: NS, name: "op-1-keyshares" });
+      expect(secret.data?.["ks-1.keystore.json"]).toBeUndefined();
+    });
   }, 60_000);
 });

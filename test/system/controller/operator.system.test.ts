@@ -177,7 +177,9 @@ describe("the controller reconciling Operators on a real API server", () => {
   it("delivers KeyShares' keystores to the node, and deletes the Operator only after its KeyShares", async () => {
     await startController("a");
     await core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: "ks-1-keystore" }, stringData: { "keystore.json": '{"crypto":{}}', "password.txt": "secret" } } });
-    await objects.create({ ...examples.keyShare("ks-1", "op-1", 1), metadata: { name: "ks-1", namespace: NS } });
+    const keyShare = { ...examples.keyShare("ks-1", "op-1", 1), metadata: { name: "ks-1", namespace: NS } };
+    await core.createNamespacedConfigMap({ namespace: NS, body: examples.clusterLockConfigMap(keyShare.spec.clusterLockConfigMapRef.name, [keyShare]) });
+    await objects.create(keyShare);
     await eventually(async () => {
       const secret = await core.readNamespacedSecret({ namespace: NS, name: "op-1-keyshares" });
       if (secret.data?.["ks-1.keystore.json"] === undefined) throw new Error("share not delivered");
