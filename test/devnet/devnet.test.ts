@@ -50,12 +50,16 @@ describe("nektar devnet", () => {
     }
   }, 300_000);
 
-  it("refuses a data dir that is not empty, naming it, and leaves nothing running", async () => {
+  it("stops on SIGTERM while starting, and refuses a data dir that is not empty, naming it", async () => {
     const devnet = startDevnet(["--operators", "4", "--validators", "1"]);
     try {
-      await devnet.waitFor(/\[1\/\d+\] starting a local chain/, 120_000);
-      devnet.child.kill("SIGINT");
+      await devnet.waitFor(/\[2\/\d+\] deploying/, 120_000);
+      const children = childPids(devnet.child.pid!);
+      expect(children.length).toBeGreaterThan(0); // anvil is up by then
+      devnet.child.kill("SIGTERM");
       expect(await devnet.exited).toBe(0);
+      expect(devnet.output()).toMatch(/stopped; data and logs kept in /);
+      for (const pid of children) expect({ pid, running: isRunning(pid) }).toEqual({ pid, running: false });
       const again = startDevnet(["--operators", "4", "--data-dir", devnet.dataDir]);
       try {
         expect(await again.exited).toBe(1);
