@@ -35,6 +35,7 @@ import type { Identity } from "./identity.js";
 import { P2pMetrics } from "./metrics.js";
 import { TokenBucket } from "./ratelimit.js";
 import { type Backoff, DEFAULT_BACKOFF, Redialer } from "./redial.js";
+import { lazyWindowUpdates } from "./yamux.js";
 
 export type { Handler };
 
@@ -314,6 +315,7 @@ export class ClusterHost extends EventEmitter<ClusterHostEvents> {
       (stream: Stream, connection) => {
         // The gater admitted only operators, so the remote peer is one.
         const peer = this.byPeerId.get(connection.remotePeer.toString())!;
+        lazyWindowUpdates(stream);
         const key = `${peer.peerId} ${protocol.id}`;
         let bucket = this.buckets.get(key);
         if (bucket === undefined) this.buckets.set(key, (bucket = new TokenBucket(protocol.rateLimit.perSecond, protocol.rateLimit.burst)));
@@ -329,10 +331,12 @@ export class ClusterHost extends EventEmitter<ClusterHostEvents> {
     let channel = this.channels.get(key);
     if (channel === undefined) {
       channel = this.libp2p.dialProtocol(this.libp2pPeerId(peer.peerId), protocol.id, { signal }).then(
-        (stream) =>
-          new OutboundChannel(stream, protocol, peer, { metrics: this.metrics, log: this.log }, () => {
+        (stream) => {
+          lazyWindowUpdates(stream);
+          return new OutboundChannel(stream, protocol, peer, { metrics: this.metrics, log: this.log }, () => {
             if (this.channels.get(key) === channel) this.channels.delete(key);
-          }),
+          });
+        },
         (err: unknown) => {
           if (this.channels.get(key) === channel) this.channels.delete(key);
           const reason = signal.aborted ? "timeout" : "closed";
