@@ -53,12 +53,13 @@ export class KeyShareReconciler {
     }
     const operator = this.informers.operators.get(keyShare.spec.operatorRef.name, namespace);
     if (keyShare.metadata?.deletionTimestamp) return this.finalize(keyShare, operator);
-    if (!keyShare.metadata?.finalizers?.includes(FINALIZER)) await this.client.setFinalizer(KeyShareKind, keyShare, true);
-
+    // The finalizer and the share's files at once: two round trips to the API server, not three, for a new share.
+    const finalizer = keyShare.metadata?.finalizers?.includes(FINALIZER) ? undefined : this.client.setFinalizer(KeyShareKind, keyShare, true);
     // What goes to the node is read again once it is stale (a rotated Secret); a missing one every time.
+    const read = this.keystores.fresh(key) ? undefined : this.readShareFiles(keyShare);
+    const [, files] = await Promise.all([finalizer, read]);
     let problem: Problem | undefined;
-    if (!this.keystores.fresh(key)) {
-      const files = await this.readShareFiles(keyShare);
+    if (files !== undefined) {
       if (this.keystores.set(key, "keystore" in files ? files : undefined)) this.onKeystoreChanged(keyShare);
       if (!("keystore" in files)) problem = files;
     }

@@ -31,6 +31,9 @@ import { WorkQueue } from "./workqueue.js";
  */
 const KEYSHARE_BATCH_MS = 1000;
 
+/** KeyShare workers per worker of the other kinds. */
+const KEYSHARE_WORKERS_FACTOR = 4;
+
 export interface ControllerOptions extends OperatorResourceOptions {
   /** This instance (the pod name in a cluster): the Lease holder and Events' reporting instance. */
   identity: string;
@@ -159,7 +162,8 @@ export class Controller {
         ["AVSSubscription", avsQueue, avsSubscriptions],
         ["DistributedValidator", dvQueue, distributedValidators],
       ];
-      const running = queues.map(([kind, queue, reconciler]) => this.runQueue(kind, queue, reconciler, workers));
+      // KeyShares come by the thousand and their reconciles mostly wait on the API server: more at once.
+      const running = queues.map(([kind, queue, reconciler]) => this.runQueue(kind, queue, reconciler, kind === "KeyShare" ? KEYSHARE_WORKERS_FACTOR * workers : workers));
       await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
       for (const [, queue] of queues) queue.shutDown();
       await Promise.all(running);

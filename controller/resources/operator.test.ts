@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import { examples } from "../api/examples.js";
 import type { Operator } from "../api/v1alpha1.js";
+import { parseNodeConfig } from "../../services/signer/node/config.js";
 import { operatorResources, PATHS } from "./operator.js";
 
 const options = { defaultImage: "ghcr.io/nektar/nektar:0.1.0", controllerNamespace: "nektar-system" };
@@ -46,6 +47,14 @@ describe("operatorResources", () => {
     const hash = (r: typeof before) => r.statefulSet.spec!.template.metadata!.annotations!["nektar.network/config-hash"];
     expect(hash(after)).not.toBe(hash(before));
     expect(hash(operatorResources(operator(), options))).toBe(hash(before));
+  });
+
+  it("writes a node.json that `nektar node --config` accepts, its paths where the pod mounts them", () => {
+    const resources = operatorResources(operator({ p2p: { port: 9100, externalAddress: "/dns4/op-1.example.com/tcp/9100" } }), options);
+    const config = parseNodeConfig(JSON.parse(resources.configMap.data!["node.json"]!), "node.json", "/");
+    const mounts = resources.statefulSet.spec!.template.spec!.containers[0]!.volumeMounts!.map((m) => m.mountPath);
+    for (const path of [config.identityFile, config.keySharesDir!, config.dataDir]) expect(mounts.some((m) => path.startsWith(m))).toBe(true);
+    expect(config.p2p).toEqual({ port: 9100, externalAddress: "/dns4/op-1.example.com/tcp/9100" });
   });
 
   it("uses the Operator's p2p port everywhere", () => {

@@ -12,6 +12,7 @@ import type {
   V1Service,
   V1StatefulSet,
 } from "@kubernetes/client-node";
+import type { NodeConfig } from "../../services/signer/node/config.js";
 import type { Operator } from "../api/v1alpha1.js";
 import { LABELS, ownedMeta } from "./meta.js";
 
@@ -62,21 +63,20 @@ export function operatorResources(operator: Operator, options: OperatorResourceO
   const meta = ownedMeta(operator, objectName, labels);
   const p2pPort = operator.spec.p2p?.port ?? DEFAULT_P2P_PORT;
 
-  const nodeConfig = `${JSON.stringify(
-    {
-      network: operator.spec.network,
-      beaconNodeUrls: operator.spec.beaconNodeUrls,
-      executionUrl: operator.spec.executionUrl,
-      p2p: { port: p2pPort, externalAddress: operator.spec.p2p?.externalAddress },
-      api: { port: API_PORT },
-      metrics: { port: METRICS_PORT },
-      identityFile: `${PATHS.identity}/identity.key`,
-      keySharesDir: PATHS.keyShares,
-      dataDir: PATHS.data,
-    },
-    null,
-    2,
-  )}\n`;
+  // Typed by the node's own schema, so the two cannot drift (a type-only import: the controller
+  // does not load the signer's code; operator.test.ts runs the node's check on it).
+  const config: NodeConfig = {
+    network: operator.spec.network,
+    beaconNodeUrls: operator.spec.beaconNodeUrls,
+    executionUrl: operator.spec.executionUrl,
+    p2p: { port: p2pPort, externalAddress: operator.spec.p2p?.externalAddress },
+    api: { port: API_PORT },
+    metrics: { port: METRICS_PORT },
+    identityFile: `${PATHS.identity}/identity.key`,
+    keySharesDir: PATHS.keyShares,
+    dataDir: PATHS.data,
+  };
+  const nodeConfig = `${JSON.stringify(config, null, 2)}\n`;
 
   const configMap: V1ConfigMap = { apiVersion: "v1", kind: "ConfigMap", metadata: meta, data: { "node.json": nodeConfig } };
 
