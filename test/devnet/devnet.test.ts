@@ -71,4 +71,20 @@ describe("nektar devnet", () => {
       await devnet.cleanup();
     }
   }, 180_000);
+
+  it("stops everything and exits 1, saying why, when its chain dies", async () => {
+    const devnet = startDevnet(["--operators", "4", "--validators", "1"]);
+    try {
+      await devnet.waitFor(CERTIFIED, 240_000);
+      const [anvil, ...others] = childPids(devnet.child.pid!);
+      expect(others).toEqual([]);
+      process.kill(anvil!, "SIGKILL");
+      expect(await devnet.exited).toBe(1);
+      expect(devnet.output()).toMatch(/nektar: devnet: the chain at http:\/\/127\.0\.0\.1:\d+ stopped answering \(.*\); stopping everything/);
+      expect(devnet.output()).toMatch(/stopped; data and logs kept in /);
+      expect(devnet.output()).not.toMatch(/could not stop/);
+    } finally {
+      await devnet.cleanup();
+    }
+  }, 300_000);
 });

@@ -17,7 +17,7 @@ import { NektarError } from "../../core/errors.js";
 import { toHex } from "../../core/hex.js";
 import { readPasswordFile } from "../../core/crypto/index.js";
 import { registerExampleAvs, startExampleAvs, submitTasks } from "./avs.js";
-import { deployContracts, registerOperators, startChain } from "./chain.js";
+import { deployContracts, registerOperators, startChain, stopAnvil } from "./chain.js";
 import { clusterDefinition, runClusterDkg } from "./cluster.js";
 import { Lifecycle } from "./lifecycle.js";
 import { LogFiles } from "./logs.js";
@@ -82,7 +82,7 @@ export async function runDevnet(options: DevnetOptions, signal: AbortSignal, io:
 
     const { anvil, accounts } = await steps.run("starting a local chain (anvil, Prague)", async () => {
       const chain = await startChain(options.operators);
-      lifecycle.add("anvil", () => chain.anvil.stop());
+      lifecycle.add("anvil", () => stopAnvil(chain.anvil));
       return { result: chain, summary: chain.anvil.url };
     });
     signal.throwIfAborted();
@@ -156,11 +156,17 @@ export async function runDevnet(options: DevnetOptions, signal: AbortSignal, io:
           });
     signal.throwIfAborted();
 
-    const summary = new LiveSummary(print, io.terminal);
+    // The devnet's own failure (its chain gone, say) ends the run as Ctrl-C would, then throws.
+    let lost: string | undefined;
+    const stopped = new AbortController();
+    const summary = new LiveSummary(print, io.terminal, (reason) => {
+      lost = `the chain at ${anvil.url} stopped answering (${reason})`;
+      stopped.abort();
+    });
     await steps.run(`submitting a task every ${seconds(options.taskIntervalMs)} over REST`, async () => {
       const tasks = submitTasks(avs, avsId, options.taskIntervalMs, logs.logger("tasks"));
       lifecycle.add("task submission", () => tasks.stop());
-      summary.add(chainSummary(anvil, contracts));
+      summary.add(chainSummary(anvil, contracts), true);
       if (nodes !== undefined) summary.add(dutiesSummary(nodes[0]!.metricsUrl));
       lifecycle.add("summary", () => summary.stop());
       return { result: undefined, summary: "" };
@@ -195,7 +201,8 @@ export async function runDevnet(options: DevnetOptions, signal: AbortSignal, io:
     );
     print(`press Ctrl-C to stop\n\n`);
     summary.start(options.summaryIntervalMs);
-    await aborted(signal);
+    await aborted(AbortSignal.any([signal, stopped.signal]));
+    if (lost !== undefined) throw new NektarError(`devnet: ${lost}; stopping everything`);
   } catch (err) {
     if (!signal.aborted) throw err;
   } finally {

@@ -2,26 +2,40 @@
  * The live summary: a line every few seconds of what the devnet has done, each part from one
  * component (the chain's block, the AVS's tasks, the validators' duties). On a terminal the line
  * is rewritten in place; in a log or pipe each refresh is a new line, so a script can follow it.
+ *
+ * It is also the devnet's watch on what it depends on: a vital part (the chain) failing
+ * VITAL_FAILURES refreshes in a row means that component is gone, and `onLost` is called once.
  */
 import type { Print } from "./steps.js";
 
 /** One part of the summary line, e.g. "tasks 12 created, 11 certified". */
 export type SummaryPart = () => Promise<string>;
 
+const VITAL_FAILURES = 3;
+
+interface Part {
+  read: SummaryPart;
+  vital: boolean;
+  failures: number;
+}
+
 export class LiveSummary {
-  private readonly parts: SummaryPart[] = [];
+  private readonly parts: Part[] = [];
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
   private readonly started = performance.now();
   private lastLength = 0;
+  private lost = false;
 
   constructor(
     private readonly print: Print,
     private readonly inPlace: boolean,
+    private readonly onLost: (reason: string) => void,
   ) {}
 
-  add(part: SummaryPart): void {
-    this.parts.push(part);
+  /** A part of the line; `vital`: its failing for good stops the devnet. */
+  add(read: SummaryPart, vital = false): void {
+    this.parts.push({ read, vital, failures: 0 });
   }
 
   start(intervalMs: number): void {
@@ -42,14 +56,30 @@ export class LiveSummary {
   }
 
   private async refresh(): Promise<void> {
-    // A part that fails (its component stopping, say) says so rather than hiding the others.
-    const parts = await Promise.all(this.parts.map((part) => part().catch((err: unknown) => `(${err instanceof Error ? err.message : String(err)})`)));
-    const line = `[${clock(performance.now() - this.started)}] ${parts.join(" | ")}`;
+    // A part that fails says so in its place rather than hiding the others.
+    const texts = await Promise.all(this.parts.map((part) => this.read(part)));
+    if (this.timer === undefined) return; // stopped meanwhile: the devnet is printing its shutdown
+    const line = `[${clock(performance.now() - this.started)}] ${texts.join(" | ")}`;
     if (this.inPlace) {
       this.print(`\r${line.padEnd(this.lastLength)}`);
       this.lastLength = line.length;
     } else {
       this.print(line + "\n");
+    }
+  }
+
+  private async read(part: Part): Promise<string> {
+    try {
+      const text = await part.read();
+      part.failures = 0;
+      return text;
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (part.vital && ++part.failures >= VITAL_FAILURES && !this.lost) {
+        this.lost = true;
+        this.onLost(message);
+      }
+      return `(${message})`;
     }
   }
 }
