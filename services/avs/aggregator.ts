@@ -33,7 +33,7 @@ export interface AggregatorOptions {
   listen: readonly string[];
   /** Propose a slash for each equivocation found (needs chain.slasher). */
   submitEvidence: boolean;
-  /** Where /v1/tasks/{id}, /v1/evidence, /livez, /readyz and /metrics listen; none if absent. */
+  /** Where /v1/tasks/{id}, /livez, /readyz and /metrics listen; none if absent. */
   http?: { host: string; port: number };
   registry: Registry;
   logger: Logger;
@@ -244,6 +244,8 @@ export async function startAggregator(options: AggregatorOptions): Promise<Aggre
         await recordEvidence(target, outcome.evidence);
         break;
       case "accepted":
+        // A signed result after a failure report: the operator recovered.
+        target.record.failures = target.record.failures.filter((f) => f.operatorId !== outcome.response.member.operatorId);
         target.record.responses.push({
           operatorId: outcome.response.member.operatorId,
           operator: outcome.response.member.address,
