@@ -173,14 +173,7 @@ export async function runDevnet(options: DevnetOptions, signal: AbortSignal, io:
     });
 
     print(`\nrunning (started in ${seconds(performance.now() - startedAt)}):\n`);
-    const nodeLines: [string, string][] =
-      nodes === undefined
-        ? []
-        : [
-            ["validator nodes", `${nodes[0]!.apiUrl}/v1/node ... ${nodes.at(-1)!.apiUrl}/v1/node, Web3Signer API at /api/v1/eth2`],
-            ["node metrics", `${nodes[0]!.metricsUrl}/metrics ... ${nodes.at(-1)!.metricsUrl}/metrics`],
-          ];
-    for (const [what, where] of [
+    printWhere(print, [
       ["chain (JSON-RPC)", anvil.url],
       ["AVS REST API", `${avs.gatewayUrl}/v1 (API key in ${avs.apiKeyFile})`],
       ["Swagger UI", `${avs.gatewayUrl}/docs (OpenAPI: ${avs.gatewayUrl}/openapi.json)`],
@@ -188,13 +181,16 @@ export async function runDevnet(options: DevnetOptions, signal: AbortSignal, io:
       ["AVS executor", avs.executorUrl],
       ["AVS workers", `${avs.workerUrls[0]}/status ... ${avs.workerUrls.at(-1)}/status, each with /metrics`],
       ["validators", lock.validators.map((v) => v.pubkey.slice(0, 12) + "...").join(", ")],
-      ...nodeLines,
+      ...(nodes === undefined
+        ? []
+        : ([
+            ["validator nodes", `${nodes[0]!.apiUrl}/v1/node ... ${nodes.at(-1)!.apiUrl}/v1/node, Web3Signer API at /api/v1/eth2`],
+            ["node metrics", `${nodes[0]!.metricsUrl}/metrics ... ${nodes.at(-1)!.metricsUrl}/metrics`],
+          ] as const)),
       ["keystore password", passwordFile],
       ["logs", logs.dir],
       ["data dir", dataDir],
-    ] as [string, string][]) {
-      print(`  ${what.padEnd(20)} ${where}\n`);
-    }
+    ]);
     print(
       `\nsubmit a task yourself:\n  curl -s -H "x-api-key: $(cat ${avs.apiKeyFile})" -H "content-type: application/json" ` +
         `-d '{"input":"0x68656c6c6f"}' ${avs.gatewayUrl}/v1/avs/${avsId}/tasks\n`,
@@ -211,6 +207,11 @@ export async function runDevnet(options: DevnetOptions, signal: AbortSignal, io:
     for (const failure of failures) print(`  could not stop ${failure}\n`);
     print(`stopped; data and logs kept in ${dataDir}\n`);
   }
+}
+
+/** What runs where, one aligned line each. */
+function printWhere(print: Print, lines: readonly (readonly [string, string])[]): void {
+  for (const [what, where] of lines) print(`  ${what.padEnd(20)} ${where}\n`);
 }
 
 /** A new data dir, or the given one if it is empty (a devnet starts from nothing). */
