@@ -23,6 +23,8 @@ describe("nektar devnet", () => {
       // What it said runs where: the data dir, the logs, the chain's and the AVS's URLs.
       expect(output).toContain(`data dir             ${devnet.dataDir}`);
       expect(output).toMatch(/DKG of 1 validators among the 4 operators over libp2p \.\.\. [\d.]+ s: lock 0x[0-9a-f]{16}/);
+      // Its deposit data went through the staking pool: the DKG's threshold signature checked on-chain.
+      expect(output).toMatch(/depositing the 1 validators through the staking pool \.\.\. [\d.]+ s: 32 ETH to the deposit contract/);
       const lock = JSON.parse(readFileSync(join(devnet.dataDir, "operators", "op-0", "dkg", "cluster-lock.json"), "utf8")) as { definition: { threshold: number } };
       expect(lock.definition.threshold).toBe(3);
 

@@ -6,11 +6,22 @@
  * Accounts are anvil's dev accounts: 0 deploys (and holds the admin and operational roles),
  * 1..n are the operators, then the AVS's owner, task creator and aggregator.
  */
+import { PublicKey, Signature } from "@chainsafe/blst";
 import { parseEther } from "ethers";
 import { anvilBinary, startAnvil, type Anvil } from "../../../contracts/anvil.js";
-import { connectNektar, deployNektar, depositCollateral, registerOperator, type NektarContracts } from "../../../contracts/client/index.js";
+import {
+  connectNektar,
+  deployNektar,
+  depositCollateral,
+  g1FromPublicKey,
+  g2FromSignature,
+  registerOperator,
+  type NektarContracts,
+} from "../../../contracts/client/index.js";
+import type { ClusterLock } from "../../core/cluster/lock.js";
 import { encodePeerId } from "../../avs/chain.js";
 import { NektarError } from "../../core/errors.js";
+import { fromHex } from "../../core/hex.js";
 import type { DevnetOperator } from "./operators.js";
 
 /** Blocks a queued withdrawal waits: longer than any devnet AVS window. */
@@ -93,4 +104,27 @@ export async function registerOperators(
       await (await own.delegationManager.delegateETH(op.address, { value: OPERATOR_STAKE })).wait();
     }),
   );
+}
+
+/** What the pool sends the deposit contract per validator. */
+const DEPOSIT = parseEther("32");
+
+/**
+ * Stakes the cluster's validators through the liquid staking pool, as the protocol does: the
+ * deployer deposits 32 ETH per validator for divETH (a staker), then, holding the depositor role,
+ * has the pool send each validator's DKG deposit data to the deposit contract, which locks
+ * 1 divETH of each operator's collateral per validator. The contract checks the deposit
+ * signature (the threshold signature the DKG made) on-chain.
+ */
+export async function depositValidators(anvil: Anvil, contracts: NektarContracts, accounts: ChainAccounts, lock: ClusterLock): Promise<void> {
+  const pool = connectNektar(contracts.addresses, await anvil.provider.getSigner(accounts.deployer));
+  await (await pool.stakingPool.deposit(accounts.deployer, { value: DEPOSIT * BigInt(lock.validators.length) })).wait();
+  // The pool takes the cluster's operators in ascending order.
+  const operators = lock.definition.operators.map((op) => op.address).sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1));
+  for (const { depositData: entry } of lock.validators) {
+    const publicKey = g1FromPublicKey(PublicKey.fromBytes(fromHex(`0x${entry.pubkey}`, "deposit data pubkey", 48)));
+    const signature = g2FromSignature(Signature.fromBytes(fromHex(`0x${entry.signature}`, "deposit data signature", 96)));
+    const depositRoot = await pool.depositContract.get_deposit_root();
+    await (await pool.stakingPool.depositValidator(publicKey, signature, `0x${entry.deposit_data_root}`, operators, depositRoot)).wait();
+  }
 }

@@ -17,7 +17,7 @@ import { NektarError } from "../../core/errors.js";
 import { toHex } from "../../core/hex.js";
 import { readPasswordFile } from "../../core/crypto/index.js";
 import { registerExampleAvs, startExampleAvs, submitTasks } from "./avs.js";
-import { deployContracts, registerOperators, startChain, stopAnvil } from "./chain.js";
+import { deployContracts, depositValidators, registerOperators, startChain, stopAnvil } from "./chain.js";
 import { clusterDefinition, runClusterDkg } from "./cluster.js";
 import { Lifecycle } from "./lifecycle.js";
 import { LogFiles } from "./logs.js";
@@ -64,7 +64,7 @@ export async function runDevnet(options: DevnetOptions, signal: AbortSignal, io:
   const ports = new Ports(options.portBase);
   const { beaconNode, interopValidators } = options;
   const validators = interopValidators?.length ?? options.validators;
-  const steps = new Steps(beaconNode === undefined ? 7 : 9, print);
+  const steps = new Steps(beaconNode === undefined ? 8 : 10, print);
   const startedAt = performance.now();
   print(
     `nektar devnet: ${options.operators} operators (threshold ${options.threshold}), ${validators} validator${validators === 1 ? "" : "s"}` +
@@ -130,6 +130,12 @@ export async function runDevnet(options: DevnetOptions, signal: AbortSignal, io:
             const made = await splitInteropValidators(operators, definition, interopValidators, network, password);
             return { result: made, summary: `lock ${made.lockHash.slice(0, 18)}..., ${keysWhere}` };
           });
+    signal.throwIfAborted();
+
+    await steps.run(`depositing the ${validators} validators through the staking pool`, async () => {
+      await depositValidators(anvil, contracts, accounts, lock);
+      return { result: undefined, summary: `${validators * 32} ETH to the deposit contract, 1 divETH of each operator's collateral locked per validator` };
+    });
     signal.throwIfAborted();
 
     const avsDir = join(dataDir, "avs");
