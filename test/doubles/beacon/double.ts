@@ -34,6 +34,8 @@ export interface BeaconDoubleOptions {
   readonly fork?: ForkName;
   /** Reported by /eth/v1/node/version. */
   readonly version?: string;
+  /** How long from now the chain starts (rounded up to a whole second). Default one slot. */
+  readonly genesisDelayMs?: number;
 }
 
 export interface Submission {
@@ -87,8 +89,9 @@ export class BeaconDouble {
     this.slotsPerEpoch = options.slotsPerEpoch ?? 8;
     this.fork = options.fork ?? ForkName.altair;
     this.version = options.version ?? "BeaconDouble/v0.1.0";
-    // Genesis one slot from now, rounded up to a whole second: the first duties are in the future.
-    this.genesisMs = Math.ceil((Date.now() + this.slotMs) / 1000) * 1000;
+    // Genesis one slot (or the given delay) from now, rounded up to a whole second: the first
+    // duties are in the future.
+    this.genesisMs = Math.ceil((Date.now() + (options.genesisDelayMs ?? this.slotMs)) / 1000) * 1000;
     this.pubkeys = Array.from({ length: options.validators ?? 8 }, (_, i) => interopSecretKey(i).toPublicKey().toBytes());
     this.routes = this.makeRoutes();
   }
