@@ -20,7 +20,7 @@ import {
 } from "./codec.js";
 import { P2pError } from "./errors.js";
 import type { Peer } from "./host.js";
-import type { P2pMetrics } from "./metrics.js";
+import type { FrameCount, P2pMetrics } from "./metrics.js";
 import type { TokenBucket } from "./ratelimit.js";
 
 export interface ChannelContext {
@@ -38,6 +38,8 @@ interface Pending {
 export class OutboundChannel {
   private nextId = 0;
   private readonly pending = new Map<number, Pending>();
+  private readonly sent: FrameCount;
+  private readonly received: FrameCount;
 
   constructor(
     private readonly stream: Stream,
@@ -46,6 +48,8 @@ export class OutboundChannel {
     private readonly ctx: ChannelContext,
     onClose: () => void,
   ) {
+    this.sent = ctx.metrics.frames(protocol.id, "outbound");
+    this.received = ctx.metrics.frames(protocol.id, "inbound");
     const decoder = new FrameDecoder(Math.max(protocol.maxResponseBytes, MAX_ERROR_PAYLOAD_BYTES), protocol.id);
     stream.addEventListener("message", (evt: StreamMessageEvent) => {
       try {
@@ -88,22 +92,44 @@ export class OutboundChannel {
     return promise;
   }
 
-  close(): void {
-    this.stream.abort(new Error("host stopping"));
+  /**
+   * Writes an encoded frame now if the stream can take it without waiting (open, buffer not
+   * full): the usual case, and no promise. False if it did not; `write` then waits or fails.
+   */
+  tryWrite(frame: Uint8Array, payloadBytes: number): boolean {
+    if (this.stream.status !== "open" || this.stream.writableNeedsDrain) return false;
+    try {
+      this.stream.send(frame);
+    } catch {
+      return false;
+    }
+    this.count(payloadBytes);
+    return true;
   }
 
-  private async write(frame: Uint8Array, payloadBytes: number, signal: AbortSignal): Promise<void> {
+  /** Writes an encoded frame, waiting (bounded by `signal`) while the stream's buffer is full. */
+  async write(frame: Uint8Array, payloadBytes: number, signal: AbortSignal): Promise<void> {
     try {
       if (this.stream.writableNeedsDrain) await this.stream.onDrain({ signal });
       this.stream.send(frame);
     } catch (err) {
       throw new P2pError("closed", `${this.protocol.id} to ${this.peer.name}: cannot write: ${(err as Error).message}`, { cause: err });
     }
-    this.ctx.metrics.frame(this.protocol.id, "outbound", payloadBytes);
+    this.count(payloadBytes);
+  }
+
+  close(): void {
+    this.stream.abort(new Error("host stopping"));
+  }
+
+  private count(payloadBytes: number): void {
+    this.sent.messages++;
+    this.sent.bytes += payloadBytes;
   }
 
   private onFrame(frame: Frame): void {
-    this.ctx.metrics.frame(this.protocol.id, "inbound", frame.payload.length);
+    this.received.messages++;
+    this.received.bytes += frame.payload.length;
     if (frame.kind !== FrameKind.Response && frame.kind !== FrameKind.Error) {
       throw new P2pError("invalid", `${this.protocol.id} from ${this.peer.name}: a listener sent a frame of kind ${frame.kind}`);
     }
@@ -149,19 +175,37 @@ export function serveInbound<Req, Res>(
 ): void {
   const { metrics, log } = ctx;
   const decoder = new FrameDecoder(protocol.maxRequestBytes, protocol.id);
+  const sent = metrics.frames(protocol.id, "outbound");
+  const received = metrics.frames(protocol.id, "inbound");
   const respond = (frame: Frame): void => {
     try {
       // Past the high-water mark send() queues; a peer that stops reading is reset by yamux.
       stream.send(encodeFrame(frame));
-      metrics.frame(protocol.id, "outbound", frame.payload.length);
+      sent.messages++;
+      sent.bytes += frame.payload.length;
     } catch (err) {
       log.debug({ peer: peer.name, protocol: protocol.id, err: (err as Error).message }, "cannot answer: stream closed");
     }
   };
   const fail = (id: number, failure: RemoteFailure, reason: string): void => respond({ kind: FrameKind.Error, id, payload: encodeError(failure, reason) });
 
+  const failed = (id: number, err: unknown): void => {
+    metrics.handlerErrors.inc({ protocol: protocol.id });
+    log.warn({ peer: peer.name, protocol: protocol.id, err: (err as Error).message }, "handler failed");
+    if (id >= 0) fail(id, "remote", (err as Error).message);
+  };
+  const answer = (id: number, result: Res): void => {
+    if (id < 0) return;
+    try {
+      respond({ kind: FrameKind.Response, id, payload: encodePayload(protocol.response!, result, protocol.maxResponseBytes, protocol.id) });
+    } catch (err) {
+      failed(id, err);
+    }
+  };
+
   const onFrame = (frame: Frame): void => {
-    metrics.frame(protocol.id, "inbound", frame.payload.length);
+    received.messages++;
+    received.bytes += frame.payload.length;
     const oneWay = protocol.response === null;
     if (frame.kind !== (oneWay ? FrameKind.Message : FrameKind.Request)) {
       throw new P2pError("invalid", `${protocol.id} from ${peer.name}: unexpected frame of kind ${frame.kind}`);
@@ -182,16 +226,23 @@ export function serveInbound<Req, Res>(
       if (id >= 0) fail(id, "invalid", (err as Error).message);
       return;
     }
-    void (async () => {
-      try {
-        const result = await handler(message, peer);
-        if (id >= 0) respond({ kind: FrameKind.Response, id, payload: encodePayload(protocol.response!, result, protocol.maxResponseBytes, protocol.id) });
-      } catch (err) {
-        metrics.handlerErrors.inc({ protocol: protocol.id });
-        log.warn({ peer: peer.name, protocol: protocol.id, err: (err as Error).message }, "handler failed");
-        if (id >= 0) fail(id, "remote", (err as Error).message);
-      }
-    })();
+    // Called here, not from an async wrapper: a synchronous handler (the usual one-way case)
+    // costs no promise; an asynchronous one is answered when it settles.
+    let result: Res | Promise<Res>;
+    try {
+      result = handler(message, peer);
+    } catch (err) {
+      failed(id, err);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (value) => answer(id, value),
+        (err: unknown) => failed(id, err),
+      );
+    } else {
+      answer(id, result);
+    }
   };
 
   stream.addEventListener("message", (evt: StreamMessageEvent) => {

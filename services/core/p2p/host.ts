@@ -28,7 +28,7 @@ import type { Registry } from "prom-client";
 import { NektarError } from "../errors.js";
 import { type Logger, createLogger } from "../log/index.js";
 import { type Handler, OutboundChannel, serveInbound } from "./channel.js";
-import { type Protocol, decodePayload, encodePayload } from "./codec.js";
+import { FrameKind, type Protocol, decodePayload, encodeFrame, encodePayload } from "./codec.js";
 import { P2pError } from "./errors.js";
 import { clusterGater } from "./gater.js";
 import type { Identity } from "./identity.js";
@@ -100,7 +100,10 @@ export class ClusterHost extends EventEmitter<ClusterHostEvents> {
   private readonly connected = new Set<string>();
   private readonly handlers = new Map<string, { protocol: Protocol<unknown, unknown>; handler: Handler<unknown, unknown> }>();
   private readonly registered = new Set<string>();
-  private readonly channels = new Map<string, Promise<OutboundChannel>>();
+  /** Every operator but this one. */
+  private readonly others: readonly Peer[];
+  /** Per protocol id, by peer index: the stream to that peer, being opened or open. */
+  private readonly channels = new Map<string, (ChannelSlot | undefined)[]>();
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly metrics: P2pMetrics;
   private readonly log: Logger;
@@ -119,6 +122,7 @@ export class ClusterHost extends EventEmitter<ClusterHostEvents> {
     const self = this.byPeerId.get(opts.identity.peerId.toString());
     if (self === undefined) throw new P2pError("not_operator", `identity ${opts.identity.peerId.toString()} is not one of the cluster's operators`);
     this.self = self;
+    this.others = this.operators.filter((p) => p !== self);
     this.log = (opts.logger ?? createLogger("p2p")).child({ self: self.name });
     this.metrics = new P2pMetrics(opts.registry, () => this.rtts());
     this.requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
@@ -193,19 +197,19 @@ export class ClusterHost extends EventEmitter<ClusterHostEvents> {
     this.node.addEventListener("peer:connect", (evt) => this.onConnect(evt.detail));
     this.node.addEventListener("peer:disconnect", (evt) => this.onDisconnect(evt.detail));
     for (const entry of this.handlers.values()) await this.register(entry);
-    for (const peer of this.others()) {
+    for (const peer of this.others) {
       await this.node.peerStore.merge(this.libp2pPeerId(peer.peerId), { multiaddrs: this.addresses.get(peer.peerId)!.map((a) => multiaddr(a)) });
     }
     await this.node.start();
     this.log.info({ peerId: this.self.peerId, listen: this.multiaddrs }, "p2p host started");
-    for (const peer of this.others()) this.redial(peer);
+    for (const peer of this.others) this.redial(peer);
   }
 
   async stop(): Promise<void> {
     if (this.state !== "started") return;
     this.state = "stopped";
     await this.redialer.stop();
-    for (const channel of this.channels.values()) void channel.then((c) => c.close(), () => undefined);
+    for (const slots of this.channels.values()) for (const slot of slots) slot?.opening.then((c) => c.close(), () => undefined);
     this.channels.clear();
     await this.node?.stop();
     this.connected.clear();
@@ -238,30 +242,44 @@ export class ClusterHost extends EventEmitter<ClusterHostEvents> {
    */
   async broadcast<Req>(protocol: Protocol<Req, void>, message: Req): Promise<BroadcastResult> {
     const payload = encodePayload(protocol.request, message, protocol.maxRequestBytes, protocol.id);
-    const signal = AbortSignal.timeout(this.requestTimeoutMs);
-    setMaxListeners(Infinity, signal); // one listener per peer
+    // One frame for every peer: the streams only read it.
+    const frame = encodeFrame({ kind: FrameKind.Message, payload });
+    const slots = this.slots(protocol);
     const result: BroadcastResult = { sent: [], failed: [] };
-    await Promise.all(
-      this.others().map(async (peer) => {
-        if (!this.connected.has(peer.peerId)) {
-          result.failed.push({ peer, error: new P2pError("not_connected", `${protocol.id}: not connected to ${peer.name}`) });
-          return;
-        }
-        try {
-          const channel = await this.channel(peer, protocol, signal);
-          await channel.message(payload, signal);
-          result.sent.push(peer);
-        } catch (err) {
-          result.failed.push({ peer, error: err instanceof P2pError ? err : new P2pError("closed", String(err)) });
-        }
-      }),
-    );
+    let signal: AbortSignal | undefined;
+    const waits: Promise<void>[] = [];
+    for (const peer of this.others) {
+      if (!this.connected.has(peer.peerId)) {
+        result.failed.push({ peer, error: new P2pError("not_connected", `${protocol.id}: not connected to ${peer.name}`) });
+        continue;
+      }
+      // The usual case: the stream is open and has room, and takes the frame now.
+      if (slots[peer.index]?.open?.tryWrite(frame, payload.length) === true) {
+        result.sent.push(peer);
+        continue;
+      }
+      // Otherwise the stream is opened, or drained, concurrently with the other peers'.
+      if (signal === undefined) {
+        signal = AbortSignal.timeout(this.requestTimeoutMs);
+        setMaxListeners(Infinity, signal); // one listener per waiting peer
+      }
+      const bounded = signal;
+      waits.push(
+        this.channel(peer, protocol, bounded)
+          .then((channel) => channel.write(frame, payload.length, bounded))
+          .then(
+            () => void result.sent.push(peer),
+            (err: unknown) => void result.failed.push({ peer, error: err instanceof P2pError ? err : new P2pError("closed", String(err)) }),
+          ),
+      );
+    }
+    if (waits.length > 0) await Promise.all(waits);
     return result;
   }
 
   /** Resolves once connected to `peerIds` (default: every other operator); P2pError "timeout" if not in time. */
   async waitForPeers(opts: { peerIds?: readonly string[]; timeoutMs?: number } = {}): Promise<void> {
-    const wanted = (opts.peerIds ?? this.others().map((p) => p.peerId)).map((id) => this.operator(id));
+    const wanted = (opts.peerIds ?? this.others.map((p) => p.peerId)).map((id) => this.operator(id));
     const missing = () => wanted.filter((p) => !this.connected.has(p.peerId));
     if (missing().length === 0) return;
     const timeoutMs = opts.timeoutMs ?? 30_000;
@@ -294,10 +312,6 @@ export class ClusterHost extends EventEmitter<ClusterHostEvents> {
     return this.libp2pPeerIds.get(peerId)!;
   }
 
-  private others(): Peer[] {
-    return this.operators.filter((p) => p !== this.self);
-  }
-
   private operator(peerId: string): Peer {
     const peer = this.byPeerId.get(peerId);
     if (peer === undefined || peer === this.self) {
@@ -325,27 +339,36 @@ export class ClusterHost extends EventEmitter<ClusterHostEvents> {
     );
   }
 
+  private slots(protocol: Protocol<unknown, unknown>): (ChannelSlot | undefined)[] {
+    let slots = this.channels.get(protocol.id);
+    if (slots === undefined) this.channels.set(protocol.id, (slots = []));
+    return slots;
+  }
+
   /** The open stream to `peer` for `protocol`, opened (and the peer dialed) if there is none. */
   private channel(peer: Peer, protocol: Protocol<unknown, unknown>, signal: AbortSignal): Promise<OutboundChannel> {
-    const key = `${peer.peerId} ${protocol.id}`;
-    let channel = this.channels.get(key);
-    if (channel === undefined) {
-      channel = this.libp2p.dialProtocol(this.libp2pPeerId(peer.peerId), protocol.id, { signal }).then(
+    const slots = this.slots(protocol);
+    const existing = slots[peer.index];
+    if (existing !== undefined) return existing.opening;
+    const forget = () => {
+      if (slots[peer.index] === slot) slots[peer.index] = undefined;
+    };
+    const slot: ChannelSlot = {
+      opening: this.libp2p.dialProtocol(this.libp2pPeerId(peer.peerId), protocol.id, { signal }).then(
         (stream) => {
           lazyWindowUpdates(stream);
-          return new OutboundChannel(stream, protocol, peer, { metrics: this.metrics, log: this.log }, () => {
-            if (this.channels.get(key) === channel) this.channels.delete(key);
-          });
+          slot.open = new OutboundChannel(stream, protocol, peer, { metrics: this.metrics, log: this.log }, forget);
+          return slot.open;
         },
         (err: unknown) => {
-          if (this.channels.get(key) === channel) this.channels.delete(key);
+          forget();
           const reason = signal.aborted ? "timeout" : "closed";
           throw new P2pError(reason, `${protocol.id}: cannot open a stream to ${peer.name}: ${(err as Error).message}`, { cause: err });
         },
-      );
-      this.channels.set(key, channel);
-    }
-    return channel;
+      ),
+    };
+    slots[peer.index] = slot;
+    return slot.opening;
   }
 
   private onConnect(peerId: PeerId): void {
@@ -382,6 +405,12 @@ export class ClusterHost extends EventEmitter<ClusterHostEvents> {
       if (rtts.length > 0) yield [peer.name, Math.min(...rtts) / 1000];
     }
   }
+}
+
+/** A stream to one peer for one protocol: the promise while it opens, the channel once open. */
+interface ChannelSlot {
+  readonly opening: Promise<OutboundChannel>;
+  open?: OutboundChannel;
 }
 
 function parsePeerId(member: ClusterMember): PeerId {

@@ -7,13 +7,22 @@ import type { P2pFailure } from "./errors.js";
 
 export type Direction = "inbound" | "outbound";
 
+/** Frames and their payload bytes for one protocol and direction; a channel holds it and adds to it. */
+export interface FrameCount {
+  readonly protocol: string;
+  readonly direction: Direction;
+  messages: number;
+  bytes: number;
+}
+
 export class P2pMetrics {
   readonly peersConnected: Gauge;
   readonly messages: Counter<"protocol" | "direction">;
   readonly messageBytes: Counter<"protocol" | "direction">;
   readonly rejected: Counter<"reason" | "protocol">;
   readonly handlerErrors: Counter<"protocol">;
-  private readonly frameCounters = new Map<string, { messages: Counter.Internal; bytes: Counter.Internal }>();
+  /** Running counts of frames per protocol and direction, read into the two counters at scrape time. */
+  private readonly frameCounts = new Map<string, FrameCount>();
 
   /** `rtts` reports each connected peer's latest round-trip time, read at scrape time. */
   constructor(registry: Registry, rtts: () => Iterable<[peer: string, seconds: number]>) {
@@ -23,17 +32,26 @@ export class P2pMetrics {
       help: "Operators of the cluster this node has a connection to",
       registers,
     });
+    const counts = this.frameCounts;
     this.messages = new Counter({
       name: "nektar_p2p_messages_total",
       help: "Frames (messages, requests, responses) sent and received, by protocol",
       labelNames: ["protocol", "direction"],
       registers,
+      collect() {
+        this.reset();
+        for (const c of counts.values()) this.inc({ protocol: c.protocol, direction: c.direction }, c.messages);
+      },
     });
     this.messageBytes = new Counter({
       name: "nektar_p2p_message_bytes_total",
       help: "Bytes of frames sent and received, by protocol",
       labelNames: ["protocol", "direction"],
       registers,
+      collect() {
+        this.reset();
+        for (const c of counts.values()) this.inc({ protocol: c.protocol, direction: c.direction }, c.bytes);
+      },
     });
     this.rejected = new Counter({
       name: "nektar_p2p_rejected_total",
@@ -59,16 +77,15 @@ export class P2pMetrics {
     });
   }
 
-  /** Counts a frame. Called per message, so the labelled children are looked up once, not hashed each time. */
-  frame(protocol: string, direction: Direction, bytes: number): void {
+  /**
+   * The running count of frames for `protocol` in `direction`. Frames are counted per message,
+   * so a channel keeps this object and adds to two numbers; the counters read them when scraped.
+   */
+  frames(protocol: string, direction: Direction): FrameCount {
     const key = `${direction} ${protocol}`;
-    let counters = this.frameCounters.get(key);
-    if (counters === undefined) {
-      counters = { messages: this.messages.labels({ protocol, direction }), bytes: this.messageBytes.labels({ protocol, direction }) };
-      this.frameCounters.set(key, counters);
-    }
-    counters.messages.inc();
-    counters.bytes.inc(bytes);
+    let count = this.frameCounts.get(key);
+    if (count === undefined) this.frameCounts.set(key, (count = { protocol, direction, messages: 0, bytes: 0 }));
+    return count;
   }
 
   reject(reason: Extract<P2pFailure, "oversize" | "rate_limited" | "invalid"> | "gater", protocol = ""): void {
