@@ -5,7 +5,9 @@
  * libp2p on loopback. Used by the AVS tests and benches (not by the product).
  */
 import { SecretKey } from "@chainsafe/blst";
-import { parseEther, toUtf8Bytes } from "ethers";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { HDNodeWallet, parseEther, toUtf8Bytes } from "ethers";
 import { Registry } from "prom-client";
 
 import { registerOperator } from "../../contracts/client/index.js";
@@ -20,6 +22,8 @@ import type { Aggregator } from "./aggregator.js";
 import { secretKeySigner } from "./signer.js";
 import { startWorker } from "./worker.js";
 import type { Worker } from "./worker.js";
+import { encryptKeystore } from "../core/crypto/keystore.js";
+import { toHex } from "../core/hex.js";
 import { createLogger } from "../core/log/index.js";
 import { generateIdentity } from "../core/p2p/index.js";
 import type { Identity } from "../core/p2p/index.js";
@@ -201,4 +205,73 @@ export function settled(aggregator: Aggregator, taskId: number, timeoutMs = 60_0
     aggregator.on("failed", check);
     check();
   });
+}
+
+/** Anvil's dev accounts (its default mnemonic): the config files name keys, not signers. */
+const ANVIL_MNEMONIC = "test test test test test test test test test test test junk";
+const accountKey = (index: number): string => HDNodeWallet.fromPhrase(ANVIL_MNEMONIC, undefined, `m/44'/60'/0'/0/${index}`).privateKey;
+
+export interface AvsConfigFiles {
+  aggregator: string;
+  workers: string[];
+  gateway: string;
+  aggregatorPeerId: string;
+  aggregatorUrl: string;
+}
+
+/**
+ * Writes into `dir` the config files of the aggregator, one worker per operator and the
+ * gateway, with every file they name (keystores, passwords, identities, account keys), as an
+ * operator would lay them out. The aggregator listens on fixed ports (the others name it);
+ * the workers' and the gateway's HTTP ports are any free one.
+ */
+export async function writeAvsConfigFiles(
+  net: AvsNetwork,
+  dir: string,
+  options: { executorUrl: string; aggregatorPorts: { p2p: number; http: number }; apiKeySha256: string },
+): Promise<AvsConfigFiles> {
+  const write = async (name: string, content: string | object): Promise<string> => {
+    await writeFile(join(dir, name), typeof content === "string" ? content : JSON.stringify(content, null, 2), { mode: 0o600 });
+    return join(dir, name);
+  };
+  const chain = net.chainConfig;
+  const identity = generateIdentity();
+  const aggregatorUrl = `http://127.0.0.1:${options.aggregatorPorts.http}`;
+  await write("aggregator.key", `${accountKey(AGGREGATOR_ACCOUNT)}\n`);
+  await write("aggregator-identity.key", `${toHex(identity.privateKey.raw)}\n`);
+  const aggregator = await write("avs-aggregator.json", {
+    chain,
+    avsIds: [net.avsId],
+    submitter: { keyFile: "aggregator.key" },
+    identityFile: "aggregator-identity.key",
+    p2p: { listen: [`/ip4/127.0.0.1/tcp/${options.aggregatorPorts.p2p}`] },
+    http: { host: "127.0.0.1", port: options.aggregatorPorts.http },
+  });
+  const workers: string[] = [];
+  for (const [i, o] of net.operators.entries()) {
+    // Cheap KDF parameters: a test keystore, not a key worth protecting.
+    await write(`keystore-${i}.json`, await encryptKeystore(o.secretKey.toBytes(), `password ${i}`, { kdf: { function: "pbkdf2", c: 16 } }));
+    await write(`password-${i}.txt`, `password ${i}\n`);
+    await write(`identity-${i}.key`, `${toHex(o.identity.privateKey.raw)}\n`);
+    workers.push(
+      await write(`avs-worker-${i}.json`, {
+        chain,
+        avsId: net.avsId,
+        blsKey: { keystoreFile: `keystore-${i}.json`, passwordFile: `password-${i}.txt` },
+        identityFile: `identity-${i}.key`,
+        aggregator: { peerId: identity.peerId.toString(), multiaddrs: [`/ip4/127.0.0.1/tcp/${options.aggregatorPorts.p2p}`] },
+        executor: { url: options.executorUrl, timeoutMs: 5_000 },
+        http: { host: "127.0.0.1", port: 0 },
+      }),
+    );
+  }
+  await write("creator.key", accountKey(TASK_CREATOR));
+  const gateway = await write("avs-gateway.json", {
+    chain,
+    taskCreator: { keyFile: "creator.key" },
+    aggregatorUrl,
+    apiKeys: [{ name: "test", sha256: options.apiKeySha256, avsIds: [net.avsId] }],
+    http: { host: "127.0.0.1", port: 0 },
+  });
+  return { aggregator, workers, gateway, aggregatorPeerId: identity.peerId.toString(), aggregatorUrl };
 }
