@@ -47,7 +47,7 @@ export function registerDevnetCommands(program: Command): void {
         runDevnet(
           { operators: options.operators, threshold, validators: options.validators, beaconNode: options.beaconNode, interopValidators, dataDir: options.dataDir, portBase: options.portBase, summaryIntervalMs: 3_000, taskIntervalMs: 3_000 },
           signal,
-          { print: (text) => process.stdout.write(text), terminal: process.stdout.isTTY === true },
+          { print: (text) => process.stdout.write(text), columns: process.stdout.isTTY ? process.stdout.columns : undefined },
         ),
       );
     });

@@ -10,7 +10,7 @@ import type { Logger } from "pino";
 import type { ClusterLock } from "../../core/cluster/lock.js";
 import { createDefinition, signDefinition, type ClusterDefinition } from "../../core/p2p/definition.js";
 import { ClusterHost } from "../../core/p2p/host.js";
-import { type CeremonyResult, runCeremony } from "../../dkg/ceremony.js";
+import { type CeremonyResult, type Progress, runCeremony } from "../../dkg/ceremony.js";
 import { ClusterHostNetwork } from "../../dkg/libp2p.js";
 import { writeCeremonyOutput } from "../../dkg/output.js";
 import { DEVNET_KDF, DKG_DIR, type DevnetOperator } from "./operators.js";
@@ -28,6 +28,9 @@ export interface ClusterOptions {
   /** The ceremony's and the hosts' logs. */
   logger: Logger;
 }
+
+/** How far the ceremony is, as operator 0 sees it. */
+export type DkgProgress = (progress: Progress) => void;
 
 /** The folder of an operator's DKG output. */
 export function dkgDir(op: DevnetOperator): string {
@@ -54,13 +57,18 @@ export async function clusterDefinition(operators: readonly DevnetOperator[], op
  * lock when all completed. The first failure aborts the others, so a broken ceremony fails fast
  * rather than at its timeouts.
  */
-export async function runClusterDkg(operators: readonly DevnetOperator[], definition: ClusterDefinition, options: ClusterOptions): Promise<ClusterLock> {
+export async function runClusterDkg(
+  operators: readonly DevnetOperator[],
+  definition: ClusterDefinition,
+  options: ClusterOptions,
+  onProgress?: DkgProgress,
+): Promise<ClusterLock> {
   const failed = new AbortController();
   const signal = AbortSignal.any([options.signal, failed.signal]);
   setMaxListeners(0, signal); // one listener per operator's ceremony
   const outcomes = await Promise.allSettled(
     operators.map((op) =>
-      runOperatorDkg(op, definition, signal, options.logger).catch((err: unknown) => {
+      runOperatorDkg(op, definition, signal, options.logger, op.index === 0 ? onProgress : undefined).catch((err: unknown) => {
         failed.abort(err);
         throw err;
       }),
@@ -75,7 +83,13 @@ export async function runClusterDkg(operators: readonly DevnetOperator[], defini
   return results[0]!.lock;
 }
 
-async function runOperatorDkg(op: DevnetOperator, definition: ClusterDefinition, signal: AbortSignal, logger: Logger): Promise<CeremonyResult> {
+async function runOperatorDkg(
+  op: DevnetOperator,
+  definition: ClusterDefinition,
+  signal: AbortSignal,
+  logger: Logger,
+  onProgress: DkgProgress | undefined,
+): Promise<CeremonyResult> {
   const host = new ClusterHost({
     identity: op.identity,
     operators: definition.operators,
@@ -98,6 +112,7 @@ async function runOperatorDkg(op: DevnetOperator, definition: ClusterDefinition,
       network: new ClusterHostNetwork(host),
       timeouts: { connectMs: 120_000, phaseMs: 120_000 },
       logger: logger.child({ component: "dkg" }),
+      onProgress,
       signal,
     });
   } finally {

@@ -47,8 +47,8 @@ export interface DevnetOptions {
 
 export interface DevnetIO {
   print: Print;
-  /** Whether `print` goes to a terminal (the summary is then rewritten in place). */
-  terminal: boolean;
+  /** The terminal's width if `print` goes to one (progress and summary are then rewritten in place). */
+  columns: number | undefined;
 }
 
 /**
@@ -64,7 +64,7 @@ export async function runDevnet(options: DevnetOptions, signal: AbortSignal, io:
   const ports = new Ports(options.portBase);
   const { beaconNode, interopValidators } = options;
   const validators = interopValidators?.length ?? options.validators;
-  const steps = new Steps(beaconNode === undefined ? 8 : 10, print);
+  const steps = new Steps(beaconNode === undefined ? 8 : 10, print, io.columns);
   const startedAt = performance.now();
   print(
     `nektar devnet: ${options.operators} operators (threshold ${options.threshold}), ${validators} validator${validators === 1 ? "" : "s"}` +
@@ -120,9 +120,11 @@ export async function runDevnet(options: DevnetOptions, signal: AbortSignal, io:
     const keysWhere = `keystores in ${join(dataDir, "operators", "op-*", "dkg")}`;
     const lock =
       interopValidators === undefined || network === undefined
-        ? await steps.run(`DKG of ${validators} validators among the ${options.operators} operators over libp2p`, async () => {
+        ? await steps.run(`DKG of ${validators} validators among the ${options.operators} operators over libp2p`, async (progress) => {
             const definition = await clusterDefinition(operators, clusterOptions);
-            const made = await runClusterDkg(operators, definition, clusterOptions);
+            const made = await runClusterDkg(operators, definition, clusterOptions, ({ phase, peersReady, peers, validatorsDone }) =>
+              progress(phase === "connect" ? `connecting ${peersReady}/${peers}` : `${phase} ${validatorsDone}/${validators}`),
+            );
             return { result: made, summary: `lock ${made.lockHash.slice(0, 18)}..., ${keysWhere}` };
           })
         : await steps.run(`splitting the chain's interop validators ${interopValidators.join(", ")} among the ${options.operators} operators (dev-chain keys, trusted dealer)`, async () => {
@@ -165,7 +167,7 @@ export async function runDevnet(options: DevnetOptions, signal: AbortSignal, io:
     // The devnet's own failure (its chain gone, say) ends the run as Ctrl-C would, then throws.
     let lost: string | undefined;
     const stopped = new AbortController();
-    const summary = new LiveSummary(print, io.terminal, (reason) => {
+    const summary = new LiveSummary(print, io.columns, (reason) => {
       lost = `the chain at ${anvil.url} stopped answering (${reason})`;
       stopped.abort();
     });

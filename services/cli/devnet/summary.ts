@@ -29,7 +29,8 @@ export class LiveSummary {
 
   constructor(
     private readonly print: Print,
-    private readonly inPlace: boolean,
+    /** The terminal's width if `print` goes to one (the line is then rewritten in place), else undefined. */
+    private readonly columns: number | undefined,
     private readonly onLost: (reason: string) => void,
   ) {}
 
@@ -52,7 +53,7 @@ export class LiveSummary {
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.refreshing;
-    if (this.inPlace && this.lastLength > 0) this.print("\n");
+    if (this.columns !== undefined && this.lastLength > 0) this.print("\n");
   }
 
   private async refresh(): Promise<void> {
@@ -60,9 +61,11 @@ export class LiveSummary {
     const texts = await Promise.all(this.parts.map((part) => this.read(part)));
     if (this.timer === undefined) return; // stopped meanwhile: the devnet is printing its shutdown
     const line = `[${clock(performance.now() - this.started)}] ${texts.join(" | ")}`;
-    if (this.inPlace) {
-      this.print(`\r${line.padEnd(this.lastLength)}`);
-      this.lastLength = line.length;
+    if (this.columns !== undefined) {
+      // Cut to the width: a wrapped line cannot be rewritten by a carriage return.
+      const shown = line.slice(0, this.columns - 1);
+      this.print(`\r${shown.padEnd(this.lastLength)}`);
+      this.lastLength = shown.length;
     } else {
       this.print(line + "\n");
     }
