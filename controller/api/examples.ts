@@ -63,9 +63,11 @@ export const examples = {
       metadata: { name },
       spec: {
         operatorRef: { name: operator },
-        avsAddress: `0x${"ab".repeat(20)}`,
+        avsId: 1,
         chainId: 560048,
-        stakeWei: "32000000000000000000",
+        contracts: { taskManager: `0x${"a1".repeat(20)}`, avsDirectory: `0x${"a2".repeat(20)}`, operatorRegistry: `0x${"a3".repeat(20)}` },
+        aggregator: { peerId: "16Uiu2HAmQf5KGz1rX2a5jSFyuhDT9A2gHqbBz5Cm6VfCZcfH2eHL", multiaddrs: ["/dns4/aggregator.avs.svc/tcp/3620"] },
+        blsKeySecretRef: { name: `${operator}-bls` },
         executor: { url: "http://executor.avs.svc:8080" },
       },
     };

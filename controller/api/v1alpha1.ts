@@ -157,10 +157,39 @@ export const KeyShareStatus = Type.Object(
 
 export const AVSSubscriptionSpec = Type.Object(
   {
-    operatorRef: LocalRef("The Operator opting in."),
-    avsAddress: withRules(Address("The AVS's service manager contract"), { rule: "self == oldSelf", message: "avsAddress is immutable: create a new AVSSubscription instead" }),
-    chainId: Type.Integer({ minimum: 1, description: "Chain the AVS contracts are on." }),
-    stakeWei: Type.String({ pattern: "^[1-9][0-9]{0,77}$", maxLength: 78, description: "Stake the operator allocates to this AVS, in wei (a decimal string)." }),
+    operatorRef: LocalRef("The Operator opting in: its execution endpoint and identity are the worker's."),
+    avsId: withRules(Type.Integer({ minimum: 1, maximum: 4294967295, description: "The AVS's id in the AVSDirectory." }), {
+      rule: "self == oldSelf",
+      message: "avsId is immutable: create a new AVSSubscription instead",
+    }),
+    chainId: Type.Integer({ minimum: 1, description: "Chain the AVS contracts are on; the worker checks it against the Operator's execution endpoint." }),
+    contracts: Type.Object(
+      {
+        taskManager: Address("The TaskManager contract"),
+        avsDirectory: Address("The AVSDirectory contract"),
+        operatorRegistry: Address("The OperatorRegistry contract"),
+      },
+      { description: "The nektar contracts the AVS runs on." },
+    ),
+    aggregator: Type.Object(
+      {
+        peerId: Type.String({ pattern: "^[1-9A-HJ-NP-Za-km-z]{20,128}$", maxLength: 128, description: "libp2p peer id of the AVS's aggregator (base58, e.g. 16Uiu2...)." }),
+        multiaddrs: Type.Array(Type.String({ pattern: "^/(ip4|ip6|dns|dns4|dns6)/[^/]+/tcp/[0-9]+$", maxLength: 256 }), {
+          minItems: 1,
+          maxItems: 8,
+          description: "Where to dial it, e.g. /dns4/aggregator.avs.example.com/tcp/3620.",
+        }),
+      },
+      { description: "The aggregator the worker sends its signed responses to." },
+    ),
+    blsKeySecretRef: Type.Object(
+      {
+        name: ObjectName("Name of the Secret, in this namespace."),
+        keystoreKey: Type.Optional(Type.String({ maxLength: 253, default: "keystore.json", description: "Key of the EIP-2335 keystore." })),
+        passwordKey: Type.Optional(Type.String({ maxLength: 253, default: "password.txt", description: "Key of the keystore's password." })),
+      },
+      { description: "Secret with the operator's BLS key registered on-chain (EIP-2335 keystore and password): the worker signs task responses with it." },
+    ),
     executor: withRules(
       Type.Object(
         {
@@ -178,8 +207,8 @@ export const AVSSubscriptionSpec = Type.Object(
 export const AVSSubscriptionStatus = Type.Object(
   {
     ...StatusBase,
-    registered: Type.Optional(Type.Boolean({ description: "Whether the opt-in is registered on-chain." })),
-    tasksAnswered: Type.Optional(Type.Integer({ minimum: 0, description: "Tasks the worker answered." })),
+    registered: Type.Optional(Type.Boolean({ description: "Whether the operator is a member of the AVS on-chain, as the worker reports it." })),
+    tasksAnswered: Type.Optional(Type.Integer({ minimum: 0, description: "Responses of the worker the aggregator accepted, as the worker reports them." })),
   },
   { description: "What the controller observed of the AVS worker." },
 );
@@ -283,7 +312,7 @@ export const AVSSubscriptionKind: KindDefinition<typeof AVSSubscriptionSpec, typ
   status: AVSSubscriptionStatus,
   printerColumns: [
     { name: "Operator", type: "string", jsonPath: ".spec.operatorRef.name", description: "Operator opting in" },
-    { name: "AVS", type: "string", jsonPath: ".spec.avsAddress", description: "AVS contract" },
+    { name: "AVS", type: "integer", jsonPath: ".spec.avsId", description: "AVS id in the AVSDirectory" },
     { name: "Registered", type: "boolean", jsonPath: ".status.registered", description: "Registered on-chain" },
     { name: "Tasks", type: "integer", jsonPath: ".status.tasksAnswered", description: "Tasks answered" },
     ready,

@@ -1,20 +1,25 @@
 /**
- * AVSSubscription -> its AVS worker, and a status from the worker's Deployment. On-chain
- * registration is the worker's to report (status.registered, status.tasksAnswered); the
- * controller does not claim it.
+ * AVSSubscription -> its AVS worker, and a status from what is observed: the worker's Deployment
+ * for Ready, and the worker itself (its /status) for `registered` and `tasksAnswered`, which only
+ * it knows: the controller does not claim an on-chain registration.
  */
 import type { KubernetesObject, V1Deployment } from "@kubernetes/client-node";
 import { AVSSubscriptionKind } from "../api/v1alpha1.js";
 import { avsWorkerName, avsWorkerResources } from "../resources/avs.js";
+import type { AvsWorkerApi, AvsWorkerReport } from "./avs-worker-api.js";
 import type { ControllerClient } from "./client.js";
 import { setConditions, type Observation } from "./conditions.js";
 import { splitKey, type Informers } from "./informers.js";
 import { statusChanged, type ReconcileResult } from "./reconciler.js";
 
+/** How often a running worker is asked for its status when nothing else happens. */
+const OBSERVE_EVERY_MS = 30_000;
+
 export class AvsSubscriptionReconciler {
   constructor(
     private readonly informers: Informers,
     private readonly client: ControllerClient,
+    private readonly workerApi: AvsWorkerApi,
     private readonly options: { defaultImage: string },
   ) {}
 
@@ -25,8 +30,10 @@ export class AvsSubscriptionReconciler {
     const operator = this.informers.operators.get(subscription.spec.operatorRef.name, namespace);
 
     let observations: Observation[];
+    let report: AvsWorkerReport | undefined;
+    let available = false;
     if (operator === undefined) {
-      // Without its operator's node the worker could not sign: it is not started.
+      // Without its operator (its identity, its chain endpoint) there is no worker to run.
       const message = `Operator ${subscription.spec.operatorRef.name} does not exist in this namespace`;
       observations = [
         { type: "Ready", status: "False", reason: "OperatorNotFound", message },
@@ -34,25 +41,32 @@ export class AvsSubscriptionReconciler {
         { type: "Degraded", status: "True", reason: "OperatorNotFound", message },
       ];
     } else {
-      for (const object of Object.values(avsWorkerResources(subscription, this.options)) as KubernetesObject[]) {
+      for (const object of Object.values(avsWorkerResources(subscription, operator, this.options)) as KubernetesObject[]) {
         await this.client.ensure(object, this.informers.ownedObject(object.kind, namespace, object.metadata?.name));
       }
       const deployment = this.informers.deployments.get(avsWorkerName(name), namespace) as V1Deployment | undefined;
-      const available = (deployment?.status?.availableReplicas ?? 0) > 0;
+      available = (deployment?.status?.availableReplicas ?? 0) > 0;
+      report = available ? await this.workerApi.status(subscription).catch(() => undefined) : undefined;
+      const unreachable = available && report === undefined;
       observations = [
-        available
-          ? { type: "Ready", status: "True", reason: "WorkerAvailable", message: "the AVS worker is running" }
-          : { type: "Ready", status: "False", reason: "WorkerNotAvailable", message: "the AVS worker's pod is not available" },
+        !available
+          ? { type: "Ready", status: "False", reason: "WorkerNotAvailable", message: "the AVS worker's pod is not available" }
+          : unreachable
+            ? { type: "Ready", status: "False", reason: "WorkerStatusUnreachable", message: "the AVS worker's pod is ready but its /status does not answer" }
+            : { type: "Ready", status: "True", reason: "WorkerAvailable", message: `the AVS worker is running${report!.registered ? "" : "; the operator is not a member of the AVS on-chain"}` },
         { type: "Progressing", status: available ? "False" : "True", reason: available ? "Available" : "WaitingForWorker", message: "" },
-        { type: "Degraded", status: "False", reason: "AsExpected", message: "" },
+        unreachable
+          ? { type: "Degraded", status: "True", reason: "WorkerStatusUnreachable", message: "the AVS worker's /status does not answer" }
+          : { type: "Degraded", status: "False", reason: "AsExpected", message: "" },
       ];
     }
     const status = {
       ...subscription.status,
+      ...report,
       observedGeneration: subscription.metadata?.generation,
       conditions: setConditions(subscription.status?.conditions, observations, subscription.metadata?.generation ?? 0),
     };
     if (statusChanged(subscription.status, status)) await this.client.applyStatus(AVSSubscriptionKind, subscription, status);
-    return "done";
+    return available ? { requeueAfterMs: OBSERVE_EVERY_MS } : "done";
   }
 }

@@ -17,6 +17,7 @@ import { LeaderElector, type LeaderElectionOptions } from "./leader.js";
 import { ControllerMetrics } from "./metrics.js";
 import { HttpNodeApi, type NodeApi } from "./node-api.js";
 import { AvsSubscriptionReconciler } from "./avs.js";
+import { type AvsWorkerApi, HttpAvsWorkerApi } from "./avs-worker-api.js";
 import { DistributedValidatorReconciler } from "./dv.js";
 import { KeyShareReconciler, type NodeReports } from "./keyshare.js";
 import { Keystores } from "./keystores.js";
@@ -46,6 +47,7 @@ export interface ControllerOptions extends OperatorResourceOptions {
   /** Workers per reconciler. */
   workers?: number;
   nodeApi?: NodeApi;
+  avsWorkerApi?: AvsWorkerApi;
   log: Logger;
 }
 
@@ -118,7 +120,7 @@ export class Controller {
     const operators = new OperatorReconciler(informers, client, nodeApi, reports, keystores, enqueueKeySharesOf, this.options, log.child({ reconciler: "operator" }));
     const keyShares = new KeyShareReconciler(this.kc, informers, client, nodeApi, reports, keystores, enqueueOperatorOf, log.child({ reconciler: "keyshare" }));
     const avsQueue = new WorkQueue();
-    const avsSubscriptions = new AvsSubscriptionReconciler(informers, client, this.options);
+    const avsSubscriptions = new AvsSubscriptionReconciler(informers, client, this.options.avsWorkerApi ?? new HttpAvsWorkerApi(), this.options);
     /** Owned objects wake their owner's reconciler. */
     const dvQueue = new WorkQueue();
     const distributedValidators = new DistributedValidatorReconciler(this.kc, informers, client, { defaultImage: this.options.defaultImage, dkgPort: this.options.dkgPort ?? DEFAULT_DKG_PORT });

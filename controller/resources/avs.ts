@@ -1,20 +1,32 @@
 /**
- * What an AVSSubscription becomes: an AVS worker (`nektar avs worker`) for that AVS, signing task
- * results through its operator's node, and the AVS team's executor beside it when the
- * subscription names an image rather than an endpoint.
+ * What an AVSSubscription becomes: an AVS worker (`nektar avs worker`) for that AVS, with the
+ * operator's identity and BLS key, its chain endpoint being the Operator's; the AVS team's
+ * executor beside it when the subscription names an image rather than an endpoint; and a
+ * Service through which the controller reads the worker's status.
  */
-import type { V1ConfigMap, V1Container, V1Deployment } from "@kubernetes/client-node";
+import type { V1ConfigMap, V1Container, V1Deployment, V1Service } from "@kubernetes/client-node";
 import { createHash } from "node:crypto";
-import type { AVSSubscription } from "../api/v1alpha1.js";
+import type { WorkerConfig } from "../../services/avs/config.js";
+import type { AVSSubscription, Operator } from "../api/v1alpha1.js";
 import { LABELS, ownedMeta } from "./meta.js";
-import { API_PORT, nodeName } from "./operator.js";
 
 /** Port of an executor run from an image, in the worker's pod. */
 export const EXECUTOR_PORT = 8080;
-export const WORKER_METRICS_PORT = 9465;
+/** The worker's /status, /livez, /readyz and /metrics. */
+export const WORKER_HTTP_PORT = 9465;
+/** The worker's libp2p port (it dials the aggregator). */
+export const WORKER_P2P_PORT = 9466;
+
+/** Where the worker finds what the controller gives it. */
+const PATHS = {
+  config: "/etc/nektar/avs-worker.json",
+  identity: "/var/run/nektar/identity",
+  blsKey: "/var/run/nektar/bls",
+} as const;
 
 export interface AvsWorkerResources {
   configMap: V1ConfigMap;
+  service: V1Service;
   deployment: V1Deployment;
 }
 
@@ -24,39 +36,52 @@ export function avsWorkerSelector(subscription: string): Record<string, string> 
   return { [LABELS.name]: "nektar-avs-worker", [LABELS.instance]: subscription };
 }
 
-export function avsWorkerResources(subscription: AVSSubscription, options: { defaultImage: string }): AvsWorkerResources {
-  const name = subscription.metadata!.name!;
-  const { namespace } = subscription.metadata!;
-  const operator = subscription.spec.operatorRef.name;
-  const objectName = avsWorkerName(name);
-  const labels = { ...avsWorkerSelector(name), [LABELS.operator]: operator, [LABELS.component]: "avs-worker" };
-  const meta = ownedMeta(subscription, objectName, labels);
-  const { executor } = subscription.spec;
+/** Where the controller reads the worker's status: its Service. */
+export function avsWorkerStatusUrl(subscription: AVSSubscription): string {
+  return `http://${avsWorkerName(subscription.metadata!.name!)}.${subscription.metadata!.namespace}.svc:${WORKER_HTTP_PORT}/status`;
+}
 
-  const workerConfig = `${JSON.stringify(
-    {
-      avsAddress: subscription.spec.avsAddress,
-      chainId: subscription.spec.chainId,
-      stakeWei: subscription.spec.stakeWei,
-      executorUrl: executor.url ?? `http://127.0.0.1:${EXECUTOR_PORT}`,
-      // The worker holds no key: the operator's node signs task results.
-      nodeUrl: `http://${nodeName(operator)}-0.${nodeName(operator)}.${namespace}.svc:${API_PORT}`,
-      metrics: { port: WORKER_METRICS_PORT },
-    },
-    null,
-    2,
-  )}\n`;
+export function avsWorkerResources(subscription: AVSSubscription, operator: Operator, options: { defaultImage: string }): AvsWorkerResources {
+  const name = subscription.metadata!.name!;
+  const operatorName = subscription.spec.operatorRef.name;
+  const objectName = avsWorkerName(name);
+  const labels = { ...avsWorkerSelector(name), [LABELS.operator]: operatorName, [LABELS.component]: "avs-worker" };
+  const meta = ownedMeta(subscription, objectName, labels);
+  const { executor, contracts, chainId, avsId, aggregator } = subscription.spec;
+
+  // Typed by the worker's own schema, so the two cannot drift (a type-only import: the controller
+  // does not load the AVS service; avs.test.ts runs the worker's check on it).
+  const config: WorkerConfig = {
+    chain: { rpcUrl: operator.spec.executionUrl, chainId, ...contracts, pollingIntervalMs: 1_000 },
+    avsId,
+    blsKey: { keystoreFile: `${PATHS.blsKey}/keystore.json`, passwordFile: `${PATHS.blsKey}/password.txt` },
+    identityFile: `${PATHS.identity}/identity.key`,
+    p2p: { listen: [`/ip4/0.0.0.0/tcp/${WORKER_P2P_PORT}`] },
+    aggregator,
+    executor: { url: executor.url ?? `http://127.0.0.1:${EXECUTOR_PORT}`, timeoutMs: 10_000, retries: 2, backoffMs: 200 },
+    http: { host: "0.0.0.0", port: WORKER_HTTP_PORT },
+  };
+  const workerConfig = `${JSON.stringify(config, null, 2)}\n`;
 
   const restricted = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } };
+  const blsKey = subscription.spec.blsKeySecretRef;
   const containers: V1Container[] = [
     {
       name: "worker",
       image: options.defaultImage,
-      args: ["avs", "worker", "--config", "/etc/nektar/avs-worker.json"],
-      ports: [{ name: "metrics", containerPort: WORKER_METRICS_PORT, protocol: "TCP" }],
-      readinessProbe: { httpGet: { path: "/readyz", port: "metrics" }, periodSeconds: 10 },
+      args: ["avs", "worker", "--config", PATHS.config],
+      ports: [
+        { name: "http", containerPort: WORKER_HTTP_PORT, protocol: "TCP" },
+        { name: "p2p", containerPort: WORKER_P2P_PORT, protocol: "TCP" },
+      ],
+      readinessProbe: { httpGet: { path: "/readyz", port: "http" }, periodSeconds: 10 },
+      livenessProbe: { httpGet: { path: "/livez", port: "http" }, periodSeconds: 20, failureThreshold: 6 },
       securityContext: restricted,
-      volumeMounts: [{ name: "config", mountPath: "/etc/nektar", readOnly: true }],
+      volumeMounts: [
+        { name: "config", mountPath: "/etc/nektar", readOnly: true },
+        { name: "identity", mountPath: PATHS.identity, readOnly: true },
+        { name: "bls-key", mountPath: PATHS.blsKey, readOnly: true },
+      ],
     },
   ];
   if (executor.image !== undefined) {
@@ -71,6 +96,12 @@ export function avsWorkerResources(subscription: AVSSubscription, options: { def
 
   return {
     configMap: { apiVersion: "v1", kind: "ConfigMap", metadata: meta, data: { "avs-worker.json": workerConfig } },
+    service: {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: meta,
+      spec: { selector: avsWorkerSelector(name), ports: [{ name: "http", port: WORKER_HTTP_PORT, targetPort: "http", protocol: "TCP" }] },
+    },
     deployment: {
       apiVersion: "apps/v1",
       kind: "Deployment",
@@ -87,7 +118,21 @@ export function avsWorkerResources(subscription: AVSSubscription, options: { def
             enableServiceLinks: false,
             securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } },
             containers,
-            volumes: [{ name: "config", configMap: { name: objectName } }],
+            volumes: [
+              { name: "config", configMap: { name: objectName } },
+              { name: "identity", secret: { secretName: operator.spec.identitySecretRef.name, defaultMode: 0o400 } },
+              {
+                name: "bls-key",
+                secret: {
+                  secretName: blsKey.name,
+                  defaultMode: 0o400,
+                  items: [
+                    { key: blsKey.keystoreKey ?? "keystore.json", path: "keystore.json" },
+                    { key: blsKey.passwordKey ?? "password.txt", path: "password.txt" },
+                  ],
+                },
+              },
+            ],
           },
         },
       },

@@ -2,17 +2,28 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { ApiException, AppsV1Api, CoreV1Api, KubernetesObjectApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { examples } from "../../../controller/api/examples.js";
 import type { AVSSubscription } from "../../../controller/api/v1alpha1.js";
+import type { AvsWorkerApi, AvsWorkerReport } from "../../../controller/reconcilers/avs-worker-api.js";
 import { eventually, startControllerCluster, type TestCluster } from "./cluster.js";
 
 const NS = "avs";
+
+/** The one double here: no worker runs in this cluster (no kubelet), so its /status is answered in-process. */
+class AvsWorkerDouble implements AvsWorkerApi {
+  report: AvsWorkerReport | undefined = { registered: true, tasksAnswered: 7 };
+  async status(): Promise<AvsWorkerReport> {
+    if (this.report === undefined) throw new Error("connection refused");
+    return this.report;
+  }
+}
 
 describe("the controller reconciling AVSSubscriptions on a real API server", () => {
   let cluster: TestCluster;
   let objects: KubernetesObjectApi;
   let apps: AppsV1Api;
+  const worker = new AvsWorkerDouble();
 
   beforeAll(async () => {
-    cluster = await startControllerCluster(NS, { identity: "avs" });
+    cluster = await startControllerCluster(NS, { identity: "avs", avsWorkerApi: worker });
     objects = KubernetesObjectApi.makeApiClient(cluster.kc);
     apps = cluster.kc.makeApiClient(AppsV1Api);
   }, 120_000);
@@ -51,8 +62,24 @@ describe("the controller reconciling AVSSubscriptions on a real API server", () 
       const s = await read();
       expect(condition(s, "Ready")).toMatchObject({ status: "True", reason: "WorkerAvailable", observedGeneration: 1 });
       expect(condition(s, "Degraded")).toMatchObject({ status: "False" });
+      // What the worker reports of itself.
+      expect(s.status).toMatchObject({ registered: true, tasksAnswered: 7 });
     }, 60_000);
+    // The worker gets the operator's identity and the BLS key the subscription names, and a Service for its status.
+    expect(deployment.spec?.template.spec?.volumes?.map((v) => v.secret?.secretName).filter(Boolean)).toEqual(["op-1-identity", "op-1-bls"]);
+    await core.readNamespacedService({ namespace: NS, name: "avs-1-avs-worker" });
   }, 90_000);
+
+  it("says when the running worker's status does not answer", async () => {
+    worker.report = undefined;
+    // An event about the subscription (a label: the worker stays as it is) makes the controller look again at once; it also does every 30 s.
+    await objects.patch({ apiVersion: "nektar.network/v1alpha1", kind: "AVSSubscription", metadata: { name: "avs-1", namespace: NS, labels: { team: "a" } } } as AVSSubscription, undefined, undefined, "test", undefined, PatchStrategy.MergePatch);
+    await eventually(async () => {
+      const s = await read();
+      expect(condition(s, "Ready")).toMatchObject({ status: "False", reason: "WorkerStatusUnreachable" });
+      expect(condition(s, "Degraded")).toMatchObject({ status: "True", reason: "WorkerStatusUnreachable" });
+    }, 30_000);
+  }, 60_000);
 
   it("removes the worker with its subscription", async () => {
     await objects.delete({ apiVersion: "nektar.network/v1alpha1", kind: "AVSSubscription", metadata: { name: "avs-1", namespace: NS } });

@@ -6,6 +6,7 @@ import { ApiextensionsV1Api, CoreV1Api, KubeConfig, loadYaml, type V1CustomResou
 import { readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Controller } from "../../../controller/reconcilers/manager.js";
+import type { AvsWorkerApi } from "../../../controller/reconcilers/avs-worker-api.js";
 import type { NodeApi } from "../../../controller/reconcilers/node-api.js";
 import { createLogger } from "../../../services/core/log/index.js";
 import { startKubeApiServer, type KubeApiServer } from "../kube/apiserver.js";
@@ -31,7 +32,7 @@ export async function startCluster(options: { controllerManager?: boolean } = {}
  */
 export async function startControllerCluster(
   namespace: string,
-  options: { identity: string; nodeApi?: NodeApi; dkgPort?: number },
+  options: { identity: string; nodeApi?: NodeApi; avsWorkerApi?: AvsWorkerApi; dkgPort?: number },
 ): Promise<TestCluster & { controller: Controller }> {
   const cluster = await startCluster({ controllerManager: true });
   try {
@@ -45,6 +46,7 @@ export async function startControllerCluster(
       leaderElection: { name: "nektar-controller", retryPeriodMs: 300 },
       probes: { host: "127.0.0.1", port: 0 },
       ...(options.nodeApi && { nodeApi: options.nodeApi }),
+      ...(options.avsWorkerApi && { avsWorkerApi: options.avsWorkerApi }),
       ...(options.dkgPort && { dkgPort: options.dkgPort }),
       log: createLogger("controller"),
     });

@@ -52,12 +52,13 @@ describe("nektar CRDs on a real API server", () => {
   it("refuses malformed keys, addresses and URLs, naming the field", async () => {
     const ks = examples.keyShare("bad-key", "op-1", 1);
     expect(await refusal({ ...ks, spec: { ...ks.spec, validatorPubkey: "0x1234" } })).toMatch(/spec\.validatorPubkey/);
-    const avs = examples.avsSubscription("bad-avs", "op-1");
-    expect(await refusal({ ...avs, spec: { ...avs.spec, avsAddress: `0x${"AB".repeat(20)}` } })).toMatch(/spec\.avsAddress/);
     const op = examples.operator("bad-op");
+    const avs = examples.avsSubscription("bad-avs", "op-1");
     expect(await refusal({ ...op, spec: { ...op.spec, beaconNodeUrls: ["ftp://beacon"] } })).toMatch(/spec\.beaconNodeUrls\[0\]/);
     expect(await refusal({ ...op, spec: { ...op.spec, network: "ropsten" } })).toMatch(/spec\.network/);
     expect(await refusal({ ...op, spec: { ...op.spec, p2p: { port: 80 } } })).toMatch(/spec\.p2p\.port/);
+    expect(await refusal({ ...avs, spec: { ...avs.spec, contracts: { ...avs.spec.contracts, taskManager: `0x${"AB".repeat(20)}` } } })).toMatch(/spec\.contracts\.taskManager/);
+    expect(await refusal({ ...op, spec: { ...op.spec, address: "0x1234" } })).toMatch(/spec\.address/);
   });
 
   it("refuses inconsistent fields with CEL rules naming the field", async () => {
