@@ -14,7 +14,7 @@
  * test process reaches them at their address on that network (no port is published on the host),
  * and they reach a server of the test process at the network's gateway (see forward()).
  */
-import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, createWriteStream } from "node:fs";
+import { chownSync, createWriteStream, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -59,10 +59,23 @@ class NektarContainer extends GenericContainer {
     this.hostConfig.SecurityOpt = ["no-new-privileges"];
     this.withTmpFs({ "/tmp": "rw,size=64m" }).withName(name);
   }
+
+  /**
+   * On `network` only, found there as `alias`. (withNetworkAliases would create the container
+   * on Docker's default bridge and connect it to `network` too: a second path between
+   * containers, which a disconnect from `network` would not cut.)
+   */
+  onNetwork(network: StartedNetwork, alias: string): this {
+    this.withNetworkMode(network.getName());
+    this.createOpts.NetworkingConfig = { EndpointsConfig: { [network.getName()]: { Aliases: [alias] } } };
+    return this;
+  }
 }
 
 export class ContainerCluster {
   private readonly containers = new Map<string, NodeContainer>();
+  /** run()'s containers until they are removed: a failed test may leave some running. */
+  private readonly oneShots = new Set<StartedTestContainer>();
 
   private constructor(
     readonly network: StartedNetwork,
@@ -96,14 +109,22 @@ export class ContainerCluster {
     return `${STATE_DIR}/${file}`;
   }
 
+  /** Hands what the test process wrote into container `name`'s volume over to the image's user. */
+  own(name: string): void {
+    const root = this.volume(name);
+    for (const entry of readdirSync(root, { recursive: true })) chownSync(join(root, String(entry)), NEKTAR_UID, NEKTAR_UID);
+  }
+
   /** Runs `nektar <args>` in a fresh container named `name` to completion, and removes it. */
   async run(name: string, args: readonly string[], options: ContainerOptions = {}): Promise<RunResult> {
     const container = await this.create(`${name}-run`, name, args, options);
+    this.oneShots.add(container);
     try {
       const { StatusCode } = (await this.docker.getContainer(container.getId()).wait()) as { StatusCode: number };
       const output = await readLogs(await this.docker.getContainer(container.getId()).logs({ stdout: true, stderr: true, follow: false }));
       return { exitCode: StatusCode, output };
     } finally {
+      this.oneShots.delete(container);
       await container.stop({ timeout: 0 });
     }
   }
@@ -116,6 +137,12 @@ export class ContainerCluster {
     const node = new NodeContainer(name, started, this.docker.getContainer(started.getId()), this.network.getName(), network);
     this.containers.set(name, node);
     return node;
+  }
+
+  /** Removes container `name` (its volume stays, for a container that replaces it). */
+  async remove(name: string): Promise<void> {
+    await this.containers.get(name)?.remove();
+    this.containers.delete(name);
   }
 
   /**
@@ -151,6 +178,8 @@ export class ContainerCluster {
   async stop(): Promise<void> {
     await Promise.all([...this.containers.values()].map((c) => c.remove()));
     this.containers.clear();
+    await Promise.all([...this.oneShots].map((c) => c.stop({ timeout: 0 })));
+    this.oneShots.clear();
     for (const { server, sockets } of this.forwarders) {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -174,7 +203,7 @@ export class ContainerCluster {
         ...Object.entries(options.mounts ?? {}).map(([source, target]) => ({ source, target })),
       ]);
     if (options.networkMode !== undefined) container.withNetworkMode(options.networkMode);
-    else container.withNetwork(this.network).withNetworkAliases(volumeOf);
+    else container.onNetwork(this.network, volumeOf);
     if (logFile !== undefined) {
       container.withLogConsumer((stream) => stream.pipe(createWriteStream(logFile, { flags: "a" })));
     }
@@ -195,10 +224,14 @@ export class NodeContainer {
 
   /** Its address on the cluster network (it changes when it reconnects or restarts). */
   async address(): Promise<string> {
-    if (this.network === undefined) return "127.0.0.1";
     const info = await this.container.inspect();
+    if (!info.State.Running) {
+      const log = (await this.logs()).trimEnd().split("\n").slice(-30).join("\n");
+      throw new ContainerExited(`container ${this.name} is not running (exit code ${info.State.ExitCode}); the end of its log:\n${log}`);
+    }
+    if (this.network === undefined) return "127.0.0.1";
     const address = info.NetworkSettings.Networks[this.networkName]?.IPAddress;
-    if (!address) throw new NektarError(`container ${this.name} has no address on ${this.networkName} (disconnected or stopped?)`);
+    if (!address) throw new NektarError(`container ${this.name} has no address on ${this.networkName}: disconnected`);
     return address;
   }
 
@@ -286,14 +319,17 @@ async function readLogs(logs: Buffer | NodeJS.ReadableStream): Promise<string> {
   return text;
 }
 
-/** Polls `check` until it returns a value, or throws the last failure after `timeoutMs`. */
+/** A container a test expected to run has exited: no use waiting for it. */
+export class ContainerExited extends NektarError {}
+
+/** Polls `check` until it returns a value, or throws the last failure after `timeoutMs` (at once if a container exited). */
 export async function eventually<T>(check: () => Promise<T>, timeoutMs: number, intervalMs = 500): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       return await check();
     } catch (error) {
-      if (Date.now() > deadline) throw error;
+      if (error instanceof ContainerExited || Date.now() > deadline) throw error;
       await sleep(intervalMs);
     }
   }

@@ -8,17 +8,39 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { verify } from "@chainsafe/blst";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { DOMAIN_BEACON_ATTESTER } from "@lodestar/params";
+import { ssz, type phase0 } from "@lodestar/types";
 import { AppsV1Api, CoordinationV1Api, KubernetesObjectApi } from "@kubernetes/client-node";
 import { examples } from "../../../controller/api/examples.js";
 import { join } from "node:path";
 import { type ClusterLock, readLockFile } from "../../../services/core/cluster/lock.js";
 import { KEYS_DIR, LOCK_FILE, DEPOSIT_DATA_FILE, readKeyShares } from "../../../services/core/cluster/shares.js";
-import { parsePublicKey, recoverSignature, signPartial } from "../../../services/core/crypto/index.js";
-import { fromHex } from "../../../services/core/hex.js";
+import { parsePublicKey, parseSignature, recoverSignature, signPartial } from "../../../services/core/crypto/index.js";
+import { computeDomain, computeSigningRoot } from "../../../services/core/eth/domains.js";
+import { fromHex, toHex } from "../../../services/core/hex.js";
 import { createNamespace, installCrds, startCluster } from "../controller/cluster.js";
 import { freePort } from "../processes.js";
-import { ContainerCluster, NEKTAR_UID, eventually } from "./cluster.js";
+import { BeaconDouble } from "../../doubles/beacon/double.js";
+import { ContainerCluster, NEKTAR_UID, type NodeContainer, eventually } from "./cluster.js";
 import { type DkgOutput, PASSWORD, dkgInContainers } from "./dkg.js";
+import { API_PORT, DOUBLE_NETWORK, nodeReport, ready, startNodes } from "./nodes.js";
+
+// The beacon double's chain (test/doubles/beacon/double.ts): Altair from genesis.
+const DOUBLE_GVR = new Uint8Array(32).fill(0x42);
+const DOUBLE_ALTAIR = Uint8Array.of(1, 0, 0, 1);
+const DOUBLE_FORK_INFO = { fork: { previous_version: "0x00000001", current_version: toHex(DOUBLE_ALTAIR), epoch: "0" }, genesis_validators_root: toHex(DOUBLE_GVR) };
+
+/** An attestation at `slot` (of 8 per epoch), its roots filled with `rootByte`. */
+function attestation(slot: number, rootByte: number): phase0.AttestationData {
+  const target = Math.floor(slot / 8);
+  return {
+    slot,
+    index: 0,
+    beaconBlockRoot: new Uint8Array(32).fill(rootByte),
+    source: { epoch: Math.max(0, target - 1), root: new Uint8Array(32).fill(1) },
+    target: { epoch: target, root: new Uint8Array(32).fill(rootByte) },
+  };
+}
 
 const suiteStart = Date.now();
 let cluster: ContainerCluster | undefined;
@@ -56,7 +78,7 @@ describe("a DKG among 4 containers", () => {
   const locks: ClusterLock[] = [];
 
   it("makes a lock signed by all 4 and each operator's keystores, on its volume", async () => {
-    dkg = await dkgInContainers(containers(), { operators: 4, validators: 2 });
+    dkg = await dkgInContainers(containers(), { operators: 4, validators: 2, forkVersion: toHex(DOUBLE_NETWORK.genesisForkVersion) });
     for (const [i, result] of dkg.results.entries()) expect(result.output).toMatch(new RegExp(`DKG complete: 2 validators, threshold 3 of 4, this operator holds share ${i + 1}`));
     for (let i = 0; i < 4; i++) {
       const out = dkg.outDir(i);
@@ -82,6 +104,46 @@ describe("a DKG among 4 containers", () => {
       }
     }
   }, 60_000);
+
+  it("then runs `nektar node` in each operator's container on that output: the cluster signs for a validator client, and refuses a double vote", async () => {
+    const c = containers();
+    // Slots of 6 s: the remote-signing timeout (a third of a slot) holds on a loaded machine.
+    const beacon = await BeaconDouble.start({ slotMs: 6_000 });
+    try {
+      const forwarded = await c.forward({ host: "127.0.0.1", port: Number(new URL(beacon.url).port) });
+      // The test is the validator client: the nodes do no duties of their own.
+      const nodes = await startNodes(c, dkg.operators, { beaconUrl: `http://${forwarded.host}:${forwarded.port}`, validatorClient: false });
+      await Promise.all(nodes.map((node) => eventually(() => ready(node), 120_000)));
+      for (const node of nodes) {
+        await eventually(async () => {
+          const report = await nodeReport(node);
+          if (report.connectedPeers !== 3) throw new Error(`${node.name}: ${report.connectedPeers} peers connected`);
+        }, 60_000);
+      }
+
+      const validator = locks[0]!.validators[0]!;
+      const sign = async (node: NodeContainer, data: phase0.AttestationData) =>
+        fetch(`${await node.url(API_PORT)}/api/v1/eth2/sign/${validator.pubkey}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ type: "ATTESTATION", fork_info: DOUBLE_FORK_INFO, attestation: ssz.phase0.AttestationData.toJson(data) }),
+        });
+      // Nodes sign only near the chain's head.
+      const slot = Math.max(0, beacon.currentSlot());
+      const vote = attestation(slot, 0xa1);
+      const signed = await sign(nodes[1]!, vote);
+      const answer = (await signed.json()) as { signature: string };
+      expect({ status: signed.status, answer }).toEqual({ status: 200, answer: { signature: expect.any(String) } });
+      const { signature } = answer;
+      const root = computeSigningRoot(ssz.phase0.AttestationData, vote, computeDomain(DOMAIN_BEACON_ATTESTER, DOUBLE_ALTAIR, DOUBLE_GVR));
+      expect(verify(root, parsePublicKey(fromHex(validator.pubkey, "pubkey"), "pubkey"), parseSignature(fromHex(signature, "signature"), "signature"))).toBe(true);
+      // Another vote for the same target, asked of another node: every node recorded the first.
+      expect((await sign(nodes[2]!, attestation(slot, 0xa2))).status).toBe(412);
+    } finally {
+      await Promise.all(dkg.operators.map((op) => c.remove(op)));
+      await beacon.stop();
+    }
+  }, 300_000);
 });
 
 describe("the controller image", () => {

@@ -25,7 +25,8 @@ export interface DkgOutput {
   readonly results: readonly RunResult[];
 }
 
-export async function dkgInContainers(cluster: ContainerCluster, options: { operators: number; validators: number }): Promise<DkgOutput> {
+/** `forkVersion`: the genesis fork version of the chain the validators are for. */
+export async function dkgInContainers(cluster: ContainerCluster, options: { operators: number; validators: number; forkVersion: string }): Promise<DkgOutput> {
   const operators = Array.from({ length: options.operators }, (_, i) => `op-${i}`);
   const identity = `${STATE_DIR}/identity.key`;
   const peerIds = await Promise.all(
@@ -56,7 +57,7 @@ export async function dkgInContainers(cluster: ContainerCluster, options: { oper
     operators[0]!,
     await cluster.run(
       operators[0]!,
-      ["cluster", "create", "--name", "containers", "--operators", "/cluster/operators.json", "--network", "hoodi",
+      ["cluster", "create", "--name", "containers", "--operators", "/cluster/operators.json", "--fork-version", options.forkVersion,
         "--validators", String(options.validators), "--withdrawal-address", withdrawal, "--fee-recipient", withdrawal,
         "--out", "/cluster/definition.json"],
       { mounts },

@@ -135,3 +135,6 @@ echo "export DOCKER_HOST=unix:///var/run/docker.sock"
 echo "export NEKTAR_IMAGE=$IMAGE"
 # testcontainers' reaper (Ryuk) is an image from a registry; the suites remove what they start.
 echo "export TESTCONTAINERS_RYUK_DISABLED=true"
+# Where this process reaches published ports. Without it, testcontainers in a machine that has a
+# /.dockerenv looks for the bridge's gateway, and failing that pulls alpine to ask the routes.
+echo "export TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1"
