@@ -13,8 +13,10 @@ import { Registry } from "prom-client";
 
 import { challengeResponse } from "../../contracts/client/index.js";
 import { hashChain } from "../../examples/sha256-avs/executor.js";
+import { startGateway } from "../../services/avs/gateway.js";
 import { TaskResponseProtocol, decodeReason } from "../../services/avs/protocol.js";
 import { fromHex, toHex } from "../../services/core/hex.js";
+import { createLogger } from "../../services/core/log/index.js";
 import { ClusterHost } from "../../services/core/p2p/index.js";
 import { deployAvsNetwork, runAvs, settled } from "../../services/avs/testing.js";
 import type { AvsNetwork } from "../../services/avs/testing.js";
@@ -147,7 +149,11 @@ describe("AVS task flow", () => {
     await new Promise<void>((resolve) => hanging.listen(0, "127.0.0.1", () => resolve()));
     const address = hanging.address();
     const port = typeof address === "object" && address !== null ? address.port : 0;
-    const avs = await runAvs(net, { executorUrl: `http://127.0.0.1:${port}/execute`, executorTimeoutMs: 1_000, executorRetries: 1 });
+    const avs = await runAvs(net, { executorUrl: `http://127.0.0.1:${port}/execute`, executorTimeoutMs: 1_000, executorRetries: 1, aggregatorHttp: true });
+    const gateway = await startGateway(
+      { chain: net.creator, aggregatorUrl: avs.aggregator.url!, apiKeys: [], rateLimit: { max: 1_000, windowMs: 60_000 }, logger: createLogger("avs-gateway") },
+      { host: "127.0.0.1", port: 0 },
+    );
     try {
       const created = await net.creator.createTask(net.avsId, toUtf8Bytes("nobody home"));
       const taskId = Number(created.taskId);
@@ -158,7 +164,13 @@ describe("AVS task flow", () => {
       expect(record.failures.length).toBeGreaterThanOrEqual(2);
       expect(record.certificate).toBeUndefined();
       expect(await net.creator.findResponse(taskId)).toBeNull();
+      // What the AVS team reads over REST.
+      const status = (await (await fetch(`${gateway.url}/v1/tasks/${taskId}`)).json()) as { state: string; reason: string };
+      expect(status.state).toBe("failed");
+      expect(status.reason).toBe(record.reason);
+      expect((await fetch(`${gateway.url}/v1/tasks/${taskId}/certificate`)).status).toBe(404);
     } finally {
+      await gateway.close();
       await avs.stop();
       hanging.closeAllConnections();
       await new Promise<void>((resolve) => hanging.close(() => resolve()));
