@@ -121,3 +121,17 @@ export function sleep(ms: number): Promise<void> {
 export function untilSlot(double: BeaconDouble, slot: number): Promise<void> {
   return sleep(double.slotStartMs(slot) - Date.now());
 }
+
+/** Retries `check` (an expectation) every 50 ms until it passes or `timeoutMs` is over. */
+export async function eventually(check: () => void | Promise<void>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(50);
+    }
+  }
+}
