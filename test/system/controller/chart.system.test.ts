@@ -14,7 +14,7 @@ const HELM = new URL("../../../node_modules/.bin/helm", import.meta.url).pathnam
 const KUBE_VERSION = process.env.KUBE_VERSION ?? "v1.37.1";
 const NS = "nektar-system";
 
-const NON_DEFAULT = ["--set", "replicaCount=3", "--set", "serviceMonitor.enabled=true", "--set", "nodeImage=registry.example.com/nektar-node:1.2.3", "--set", "serviceAccount.name=nektar", "--set", "leaderElection.leaseName=nektar-leader", "--set", "workers=8"];
+const NON_DEFAULT = ["--set", "replicaCount=3", "--set", "serviceMonitor.enabled=true", "--set", "nodeImage=registry.example.com/nektar-node:1.2.3", "--set", "serviceAccount.name=nektar", "--set", "leaderElection.leaseName=nektar-leader", "--set", "workers=8", "--set", "dkgPort=9200"];
 
 function helm(...args: string[]): string {
   return execFileSync(HELM, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
@@ -88,6 +88,7 @@ describe("charts/nektar", () => {
     const deployment = template("nektar", ...NON_DEFAULT).find((o) => o.kind === "Deployment") as { spec: { replicas: number; template: { spec: { containers: { args: string[] }[] } } } };
     expect(deployment.spec.replicas).toBe(3);
     expect(deployment.spec.template.spec.containers[0]?.args).toContain("--node-image=registry.example.com/nektar-node:1.2.3");
+    expect(deployment.spec.template.spec.containers[0]?.args).toContain("--dkg-port=9200");
   });
 
   it("grants the controller's ServiceAccount enough to reconcile Operators, KeyShares and DistributedValidators, and no deletes", async () => {
