@@ -24,7 +24,7 @@ import { TaskResponseProtocol, encodeReason } from "./protocol.js";
 import type { TaskResponseAck, TaskResponseMessage } from "./protocol.js";
 import { TaskCollector } from "./quorum.js";
 import type { Quorum } from "./quorum.js";
-import type { TaskRecord } from "./records.js";
+import type { Certificate, TaskRecord } from "./records.js";
 
 export interface AggregatorOptions {
   chain: AvsChain;
@@ -77,6 +77,8 @@ export async function startAggregator(options: AggregatorOptions): Promise<Aggre
   const tasks = new Map<number, Pending>();
   /** Tasks still collecting responses: the ones a closing response window fails. */
   const collecting = new Set<number>();
+  /** Certified tasks whose challenge window is still open. */
+  const challengeable = new Set<number>();
   const loading = new Map<number, Promise<Pending | null>>();
   const submissions = new Set<Promise<void>>();
   let stopped = false;
@@ -106,6 +108,7 @@ export async function startAggregator(options: AggregatorOptions): Promise<Aggre
       const oldest = tasks.keys().next().value!;
       tasks.delete(oldest);
       collecting.delete(oldest);
+      challengeable.delete(oldest);
     }
   };
 
@@ -192,6 +195,7 @@ export async function startAggregator(options: AggregatorOptions): Promise<Aggre
         quorumToSubmissionMs: Math.round(submittedMs * 1000) / 1000,
       };
       for (const r of record.responses) r.counted = record.certificate.signers.includes(r.operatorId);
+      challengeable.add(record.taskId);
       finish(p, "certified");
     } catch (err) {
       finish(p, "failed", `submission failed: ${(err as Error).message}`);
@@ -282,6 +286,18 @@ export async function startAggregator(options: AggregatorOptions): Promise<Aggre
         finish(p, "failed", `response window closed at block ${p.record.responseDeadline}: ${p.collector.hopeless() ?? "the quorum was not reached in time"}`);
       }
     }
+    for (const taskId of [...challengeable]) {
+      const certificate = tasks.get(taskId)?.record.certificate;
+      if (certificate === undefined || certificate.challenge !== "none") challengeable.delete(taskId);
+      else if (blockNumber > certificate.challengeDeadline) {
+        certificate.challenge = "final";
+        challengeable.delete(taskId);
+      }
+    }
+  };
+  const setChallenge = (taskId: bigint, state: Certificate["challenge"]): void => {
+    const certificate = tasks.get(Number(taskId))?.record.certificate;
+    if (certificate !== undefined) certificate.challenge = state;
   };
   const follower = chain.follow({
     taskCreated: (event, blockNumber) => {
@@ -294,14 +310,9 @@ export async function startAggregator(options: AggregatorOptions): Promise<Aggre
       loading.set(taskId, opened);
       void opened.finally(() => loading.delete(taskId));
     },
-    taskChallenged: (event) => {
-      const certificate = tasks.get(Number(event.taskId))?.record.certificate;
-      if (certificate !== undefined) certificate.challenge = "open";
-    },
-    challengeResolved: (event) => {
-      const certificate = tasks.get(Number(event.taskId))?.record.certificate;
-      if (certificate !== undefined) certificate.challenge = event.upheld ? "upheld" : "rejected";
-    },
+    taskChallenged: (event) => setChallenge(event.taskId, "open"),
+    challengeResolved: (event) => setChallenge(event.taskId, event.upheld ? "upheld" : "rejected"),
+    challengeExpired: (event) => setChallenge(event.taskId, "expired"),
     block: onBlock,
     error: (err) => log.warn({ err: err.message }, "cannot poll the execution node"),
   });

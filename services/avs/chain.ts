@@ -143,7 +143,7 @@ export class AvsChain {
    */
   follow(handlers: FollowHandlers): Follower {
     const tm = this.taskManager.interface;
-    const names = ["TaskCreated", "TaskResponded", "TaskChallenged", "ChallengeResolved"] as const;
+    const names = ["TaskCreated", "TaskResponded", "TaskChallenged", "ChallengeResolved", "ChallengeExpired"] as const;
     const topics = names.map((n) => tm.getEvent(n)!.topicHash);
     let last: number | undefined;
     let stopped = false;
@@ -161,6 +161,7 @@ export class AvsChain {
         else if (parsed.name === "TaskResponded") handlers.taskResponded?.(event as TaskResponded, log.blockNumber);
         else if (parsed.name === "TaskChallenged") handlers.taskChallenged?.(event as TaskManagerEvents["TaskChallenged"]);
         else if (parsed.name === "ChallengeResolved") handlers.challengeResolved?.(event as TaskManagerEvents["ChallengeResolved"]);
+        else if (parsed.name === "ChallengeExpired") handlers.challengeExpired?.(event as TaskManagerEvents["ChallengeExpired"]);
       }
       last = head;
       if (!stopped) handlers.block?.(head);
@@ -345,6 +346,7 @@ export interface FollowHandlers {
   taskResponded?(event: TaskResponded, blockNumber: number): void;
   taskChallenged?(event: TaskManagerEvents["TaskChallenged"]): void;
   challengeResolved?(event: TaskManagerEvents["ChallengeResolved"]): void;
+  challengeExpired?(event: TaskManagerEvents["ChallengeExpired"]): void;
   /** After the events of each new head. */
   block?(blockNumber: number): void;
   error?(err: Error): void;

@@ -14,7 +14,12 @@ export const Wei = (description: string) => Type.String({ pattern: "^[0-9]{1,78}
 export const TaskId = Type.Integer({ minimum: 1, maximum: 0xffffffff, description: "The task's id in the TaskManager." });
 
 export const TaskStates = ["collecting", "submitting", "certified", "failed"] as const;
-export const ChallengeStates = ["none", "open", "upheld", "rejected"] as const;
+/**
+ * none: within the challenge window, unchallenged; final: the window closed unchallenged; open:
+ * challenged, awaiting the arbiter; upheld (the signers are slashable), rejected, expired (the
+ * arbiter did not decide in time).
+ */
+export const ChallengeStates = ["none", "final", "open", "upheld", "rejected", "expired"] as const;
 
 export const ResponseRecordSchema = Type.Object(
   {
@@ -63,7 +68,7 @@ export const CertificateSchema = Type.Object(
     respondedBlock: Type.Integer({ minimum: 0 }),
     txHash: Hex("The respondToTask transaction", 32),
     challengeDeadline: Type.Integer({ minimum: 0, description: "Last block at which the response can be challenged." }),
-    challenge: Type.Union(ChallengeStates.map((s) => Type.Literal(s))),
+    challenge: Type.Union(ChallengeStates.map((s) => Type.Literal(s)), { description: "Where the certificate is in its challenge window." }),
     quorumToSubmissionMs: Type.Number({ minimum: 0, description: "From the last response needed to the response mined." }),
   },
   { additionalProperties: false },

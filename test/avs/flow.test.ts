@@ -51,6 +51,11 @@ describe("AVS task flow", () => {
       expect(await net.creator.taskManager.isResponse(onChain!.response)).toBe(true);
       expect(onChain!.response.signedStake * 10_000n).toBeGreaterThanOrEqual(BigInt(record.totalStake) * 6_667n);
       expect(record.certificate!.nonSignerIds).toEqual(onChain!.nonSignerIds.map((id) => id.toLowerCase()));
+
+      // Unchallenged past its window, the certificate is final.
+      expect(record.certificate!.challenge).toBe("none");
+      await net.f.anvil.mine(record.certificate!.challengeDeadline - record.certificate!.respondedBlock + 1);
+      await waitFor(() => avs.aggregator.task(Number(created.taskId))!.certificate!.challenge === "final");
     } finally {
       await avs.stop();
     }
