@@ -603,6 +603,8 @@ export class BeaconDouble {
     const groups = new Map<string, { bits: boolean[]; signatures: Uint8Array[]; data: phase0.AttestationData; committee: number }>();
     const add = (key: string, data: phase0.AttestationData, committee: number, length: number, bit: (i: number) => boolean, signature: Uint8Array) => {
       const group = groups.get(key) ?? { bits: new Array<boolean>(length).fill(false), signatures: [], data, committee };
+      // An attestation already in the aggregate (a distributed validator's nodes each submit it) adds nothing.
+      if (group.bits.some((b, i) => b && bit(i))) return;
       group.bits = group.bits.map((b, i) => b || bit(i));
       group.signatures.push(signature);
       groups.set(key, group);
