@@ -204,7 +204,7 @@ class NodeRuntime implements NodeApiBackend {
           lock: loaded.lock,
           operatorIndex: loaded.operatorIndex,
           shares: loaded.shares,
-          p2p: { identity: this.identity!, listen: [`/ip4/${this.config.p2p.address ?? "0.0.0.0"}/tcp/${this.config.p2p.port}`] },
+          p2p: { identity: this.identity!, listen: [listenAddress(this.config.p2p.address ?? "0.0.0.0", this.config.p2p.port)] },
           beacon: this.beacon,
           slashingProtection: this.slashing!,
           logger: this.options.logger("signer"),
@@ -321,4 +321,8 @@ class NodeRuntime implements NodeApiBackend {
     if (!this.validator) return Promise.reject(new RemoteSignError(RemoteSignFailure.UnknownValidator, "this node has no key shares loaded"));
     return this.validator.remoteSign(request);
   }
+}
+
+function listenAddress(address: string, port: number): string {
+  return `/${address.includes(":") ? "ip6" : "ip4"}/${address}/tcp/${port}`;
 }
