@@ -202,7 +202,7 @@ export class AvsChain {
     const logs = await this.provider.getLogs({
       address: this.config.taskManager,
       topics: [fragment.topicHash, zeroPadValue(toBeHex(taskId), 32)],
-      fromBlock: 0,
+      fromBlock: this.config.deploymentBlock ?? 0,
       toBlock: "latest",
     });
     const log = logs[0];
@@ -241,7 +241,7 @@ export class AvsChain {
     const logs = await this.provider.getLogs({
       address: this.config.avsDirectory,
       topics: [fragment.topicHash, zeroPadValue(toBeHex(avsId), 32)],
-      fromBlock: 0,
+      fromBlock: this.config.deploymentBlock ?? 0,
       toBlock: block,
     });
     const candidates = new Map<string, string>();

@@ -43,6 +43,7 @@ export const ChainConfigSchema = Type.Object(
     operatorRegistry: Address("OperatorRegistry contract"),
     slasher: Type.Optional(Address("Slasher contract (the aggregator sends slashing evidence to it)")),
     pollingIntervalMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 1_000, description: "How often to poll the node for new blocks and events." }),
+    deploymentBlock: Type.Optional(Type.Integer({ minimum: 0, description: "Block the contracts were deployed at: searches of their past events start there (default 0)." })),
   },
   { additionalProperties: false },
 );
