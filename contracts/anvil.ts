@@ -53,8 +53,10 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
   if (options.autoImpersonate) args.push("--auto-impersonate");
   const child = spawn(anvilBinary(), args, { stdio: ["ignore", "pipe", "pipe"] });
   // Never outlive this process, even if the caller forgets stop() or crashes.
+  // A child killed by a signal has exitCode null and signalCode set: both mean it is gone.
+  const exited = (): boolean => child.exitCode !== null || child.signalCode !== null;
   const killOnExit = (): void => {
-    if (child.exitCode === null) child.kill("SIGKILL");
+    if (!exited()) child.kill("SIGKILL");
   };
   process.once("exit", killOnExit);
   child.once("exit", () => process.off("exit", killOnExit));
@@ -71,10 +73,10 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
     blockNumber: () => provider.getBlockNumber(),
     stop: async () => {
       provider.destroy();
-      if (child.exitCode !== null || child.pid === undefined) return;
-      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+      if (exited() || child.pid === undefined) return;
+      const gone = new Promise<void>((resolve) => child.once("exit", () => resolve()));
       process.kill(child.pid, "SIGTERM");
-      await exited;
+      await gone;
     },
   };
 }

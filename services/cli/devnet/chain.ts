@@ -66,18 +66,6 @@ export async function startChain(operators: number): Promise<{ anvil: Anvil; acc
   }
 }
 
-/**
- * Stops anvil. One that already died (killed from outside, crashed) is stopped: anvil.ts's stop
- * sends SIGTERM to a pid whose process a signal already ended, which fails with ESRCH.
- */
-export async function stopAnvil(anvil: Anvil): Promise<void> {
-  try {
-    await anvil.stop();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
-  }
-}
-
 /** Deploys the contracts from the deployer account; deposits are signed over `genesisForkVersion`. */
 export async function deployContracts(anvil: Anvil, accounts: ChainAccounts, genesisForkVersion: string): Promise<NektarContracts> {
   const deployer = await anvil.provider.getSigner(accounts.deployer);

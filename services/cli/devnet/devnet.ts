@@ -17,7 +17,7 @@ import { NektarError } from "../../core/errors.js";
 import { toHex } from "../../core/hex.js";
 import { readPasswordFile } from "../../core/crypto/index.js";
 import { registerExampleAvs, startExampleAvs, submitTasks } from "./avs.js";
-import { deployContracts, depositValidators, registerOperators, startChain, stopAnvil } from "./chain.js";
+import { deployContracts, depositValidators, registerOperators, startChain } from "./chain.js";
 import { clusterDefinition, runClusterDkg } from "./cluster.js";
 import { Lifecycle } from "./lifecycle.js";
 import { LogFiles } from "./logs.js";
@@ -82,7 +82,7 @@ export async function runDevnet(options: DevnetOptions, signal: AbortSignal, io:
 
     const { anvil, accounts } = await steps.run("starting a local chain (anvil, Prague)", async () => {
       const chain = await startChain(options.operators);
-      lifecycle.add("anvil", () => stopAnvil(chain.anvil));
+      lifecycle.add("anvil", () => chain.anvil.stop());
       return { result: chain, summary: chain.anvil.url };
     });
     signal.throwIfAborted();
