@@ -1,6 +1,7 @@
 /**
- * Slashing on evidence checked on-chain (two conflicting signed responses, a lost challenge),
- * through the veto window, down to burned stake and collateral.
+ * Slashing on evidence checked on-chain (two conflicting signed responses, a lost challenge, a
+ * signed result the final certificate contradicts), through the veto window, down to burned
+ * stake and collateral.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { keccak256, parseEther, toUtf8Bytes } from "ethers";
@@ -143,5 +144,62 @@ describe("Slasher", () => {
     const before = await f.contracts.delegationManager.stakeOf(signer2.address);
     await (await slasher.executeSlash(proposed.proposalId)).wait();
     expect(await f.contracts.delegationManager.stakeOf(signer2.address)).toBe(before - before / 10n);
+  });
+  it("slashes an outvoted operator for the wrong result it signed, once the certificate is final", async () => {
+    const task = await newTask();
+    const [signer1, signer2, outvoted] = [ops[0]!, ops[1]!, ops[2]!];
+    const d = digest(task, result("right"));
+    const { response } = await respondToTask(
+      f.contracts.taskManager,
+      task,
+      result("right"),
+      aggregateResponse([signResponse(signer1.secretKey, d), signResponse(signer2.secretKey, d)], [outvoted.secretKey.toPublicKey()]),
+    );
+    const slasher = f.contracts.slasher;
+    const propose = (resultHash: string, by: Operator = outvoted, key: Operator = outvoted) =>
+      slasher.proposeContradiction(task, response, resultHash, signedBy(by, task, resultHash), key.publicKey);
+
+    // Within the challenge window the certified result may yet be overturned.
+    const [, , deadline] = await expectRevert(propose(result("wrong")), "NotFinal");
+    expect(deadline).toBe(response.respondedBlock + BigInt(TASK_WINDOWS.challengeWindowBlocks));
+    await f.anvil.mine(TASK_WINDOWS.challengeWindowBlocks);
+    await expectRevert(propose(result("right"), signer1, signer1), "NotContradicting");
+    await expectRevert(propose(result("wrong"), signer1), "InvalidEvidenceSignature");
+    await expectRevert(slasher.proposeContradiction(task, { ...response, resultHash: result("wrong") }, result("right"), signedBy(outvoted, task, result("right")), outvoted.publicKey), "UnknownResponse");
+
+    const receipt = await (await propose(result("wrong"))).wait();
+    const proposed = events<SlasherEvents>(slasher).one(receipt, "SlashProposed");
+    expect([proposed.operator, proposed.taskId, proposed.offence]).toEqual([outvoted.address, task.taskId, 2n]); // Offence.ContradictedCertificate
+    await expectRevert(propose(result("wrong again")), "AlreadyProposed");
+    // The same task and operator are slashed once, whatever the evidence.
+    await expectRevert(
+      slasher.proposeDoubleSign(task, result("wrong"), signedBy(outvoted, task, result("wrong")), result("right"), signedBy(outvoted, task, result("right")), outvoted.publicKey),
+      "AlreadyProposed",
+    );
+    await f.anvil.mine(TASK_WINDOWS.vetoWindowBlocks);
+    const before = await f.contracts.delegationManager.stakeOf(outvoted.address);
+    await (await slasher.executeSlash(proposed.proposalId)).wait();
+    expect(await f.contracts.delegationManager.stakeOf(outvoted.address)).toBe(before - before / 10n);
+  });
+
+  it("holds contradicting evidence while a challenge is open, and accepts it as soon as the challenge is rejected", async () => {
+    const task = await newTask();
+    const [signer1, signer2, outvoted] = [ops[0]!, ops[1]!, ops[2]!];
+    const d = digest(task, result("right"));
+    const { response } = await respondToTask(
+      f.contracts.taskManager,
+      task,
+      result("right"),
+      aggregateResponse([signResponse(signer1.secretKey, d), signResponse(signer2.secretKey, d)], [outvoted.secretKey.toPublicKey()]),
+    );
+    const propose = () => f.contracts.slasher.proposeContradiction(task, response, result("wrong"), signedBy(outvoted, task, result("wrong")), outvoted.publicKey);
+    const bond = (await f.contracts.avsDirectory.taskParams(avs.avsId)).challengeBond;
+    await challengeResponse((await f.as(12)).taskManager, task, response, bond);
+    const [, status] = await expectRevert(propose(), "NotFinal");
+    expect(status).toBe(1n); // ChallengeStatus.Open
+    // Rejected, the certificate is final at once: there is one challenge per task.
+    await (await (await f.as(ARBITER)).taskManager.resolveChallenge(task.taskId, false)).wait();
+    const proposed = events<SlasherEvents>(f.contracts.slasher).one(await (await propose()).wait(), "SlashProposed");
+    expect(proposed.operator).toBe(outvoted.address);
   });
 });

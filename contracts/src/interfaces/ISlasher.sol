@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.30;
 
+import {ChallengeStatus} from "./ITaskManager.sol";
+
 enum Offence {
     /// Two different results signed for one task.
     DoubleSign,
     /// Signed a response whose challenge the arbiter upheld.
-    LostChallenge
+    LostChallenge,
+    /// Signed a result other than the task's final certified one.
+    ContradictedCertificate
 }
 
 enum ProposalStatus {
@@ -30,6 +34,8 @@ interface ISlasher {
     error ChallengeNotUpheld(uint32 taskId);
     error NonSignersMismatch(uint32 taskId);
     error OperatorDidNotSign(uint32 taskId, bytes32 operatorId);
+    error NotFinal(uint32 taskId, ChallengeStatus status, uint256 challengeDeadline);
+    error NotContradicting(uint32 taskId, bytes32 resultHash);
     error AlreadyProposed(uint32 taskId, bytes32 operatorId);
     error UnknownProposal(uint256 proposalId);
     error NotVetoer(uint32 avsId, address caller);

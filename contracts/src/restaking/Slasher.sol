@@ -12,10 +12,14 @@ import {ChallengeStatus, ITaskManager, Task, TaskResponse} from "../interfaces/I
 
 /// @title Slasher
 /// @notice Anyone holding evidence proposes a slash; the evidence is checked on-chain, so no
-/// one has to be trusted to propose. Two kinds:
+/// one has to be trusted to propose. Three kinds:
 ///   - double signing: the operator's own BLS signatures of two different results for one task;
 ///   - a lost challenge: the operator was a member at the task's reference block, is not among
-///     the response's non-signers, and the arbiter upheld the challenge.
+///     the response's non-signers, and the arbiter upheld the challenge;
+///   - a contradicted certificate: the operator's own BLS signature of a result other than the
+///     task's certified one, once that certificate is final (its challenge window closed and no
+///     challenge upheld or pending). An operator outvoted with a wrong result is slashable for
+///     that one signature: it need not have signed twice, nor anyone have challenged.
 /// After the AVS's veto window (during which its committee can cancel, e.g. a bug in the AVS's
 /// own software), anyone executes: the AVS's share of the operator's delegated stake and of its
 /// collateral is burned. One slash per operator and task.
@@ -64,6 +68,28 @@ contract Slasher is ISlasher, ReentrancyGuardTransient {
         _requireSigned(task.taskId, operatorId, publicKey, resultA, signatureA);
         _requireSigned(task.taskId, operatorId, publicKey, resultB, signatureB);
         return _propose(operator, operatorId, task, Offence.DoubleSign);
+    }
+
+    /// Evidence: `publicKey` signed `resultHash` as the result of `task`, whose final certified
+    /// `response` holds another result.
+    function proposeContradiction(
+        Task calldata task,
+        TaskResponse calldata response,
+        bytes32 resultHash,
+        G2Point calldata signature,
+        G1Point calldata publicKey
+    ) external nonReentrant returns (uint256 proposalId) {
+        uint32 taskId = task.taskId;
+        if (!taskManager.isTask(task)) revert UnknownTask(taskId);
+        if (response.taskId != taskId || !taskManager.isResponse(response)) revert UnknownResponse(taskId);
+        if (resultHash == response.resultHash) revert NotContradicting(taskId, resultHash);
+        _requireFinal(task, response);
+        bytes32 operatorId = keccak256(abi.encode(publicKey));
+        address operator = registry.operatorOf(operatorId);
+        if (operator == address(0)) revert UnknownOperator(operatorId);
+        _requireMember(task, operatorId);
+        _requireSigned(taskId, operatorId, publicKey, resultHash, signature);
+        return _propose(operator, operatorId, task, Offence.ContradictedCertificate);
     }
 
     /// Evidence: `operator` signed `response`, whose challenge was upheld. `nonSignerIds` are
@@ -135,6 +161,16 @@ contract Slasher is ISlasher, ReentrancyGuardTransient {
     function _requireMember(Task calldata task, bytes32 operatorId) private view {
         (bool member,) = directory.memberAt(task.avsId, operatorId, task.referenceBlock);
         if (!member) revert NotAMember(task.avsId, operatorId, task.referenceBlock);
+    }
+
+    /// A certificate is final once no challenge can still overturn it: the window has closed,
+    /// and a challenge, if any, was rejected or lapsed. An upheld one makes the certified result
+    /// the wrong one, and an open one may yet.
+    function _requireFinal(Task calldata task, TaskResponse calldata response) private view {
+        ChallengeStatus status = taskManager.challengeStatus(task.taskId);
+        uint256 deadline = uint256(response.respondedBlock) + directory.taskParams(task.avsId).challengeWindowBlocks;
+        bool decided = status == ChallengeStatus.Rejected || status == ChallengeStatus.Expired;
+        if (!decided && (status != ChallengeStatus.None || block.number <= deadline)) revert NotFinal(task.taskId, status, deadline);
     }
 
     function _requireSigned(uint32 taskId, bytes32 operatorId, G1Point calldata publicKey, bytes32 result, G2Point calldata sig) private view {
