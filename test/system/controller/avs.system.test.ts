@@ -73,7 +73,7 @@ describe("the controller reconciling AVSSubscriptions on a real API server", () 
   it("says when the running worker's status does not answer", async () => {
     worker.report = undefined;
     // An event about the subscription (a label: the worker stays as it is) makes the controller look again at once; it also does every 30 s.
-    await objects.patch({ apiVersion: "nektar.network/v1alpha1", kind: "AVSSubscription", metadata: { name: "avs-1", namespace: NS, labels: { team: "a" } } } as AVSSubscription, undefined, undefined, "test", undefined, PatchStrategy.MergePatch);
+    await objects.patch({ apiVersion: "nektar.network/v1alpha1", kind: "AVSSubscription", metadata: { name: "avs-1", namespace: NS, labels: { team: "a" } } }, undefined, undefined, "test", undefined, PatchStrategy.MergePatch);
     await eventually(async () => {
       const s = await read();
       expect(condition(s, "Ready")).toMatchObject({ status: "False", reason: "WorkerStatusUnreachable" });

@@ -107,7 +107,8 @@ export class LocalPod {
     const args = (container.args ?? []).map((arg) => this.hostPath(container, arg));
     const env: Record<string, string> = { NEKTAR_POD_IP: this.options.ip, NEKTAR_POD_HOSTS: JSON.stringify(this.options.hosts) };
     for (const { name, value } of container.env ?? []) if (value !== undefined) env[name] = value;
-    const child = spawn(process.execPath, ["--import", here("./register.mjs"), "--import", here("./network.mjs"), here("./nektar.mjs"), ...args], {
+    // The sources run through the devnet tests' swc module hooks (no `npm run build` needed).
+    const child = spawn(process.execPath, ["--import", here("../../../devnet/register.mjs"), "--import", here("./network.mjs"), here("./nektar.mjs"), ...args], {
       env: { ...process.env, ...env, ...options.env },
       stdio: ["ignore", "pipe", "pipe"],
     });

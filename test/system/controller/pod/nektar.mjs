@@ -1,4 +1,4 @@
-// `nektar` from the sources: node --import ./register.mjs nektar.mjs <args>.
+// `nektar` from the sources: node --import test/devnet/register.mjs nektar.mjs <args>.
 import { main } from "../../../../services/cli/main.ts";
 
 process.exitCode = await main(process.argv.slice(2));
