@@ -1,8 +1,9 @@
 /**
  * The controller under load: 1,000 KeyShares across 16 Operators created at once against a real
- * kube-apiserver, timed until every KeyShare has its status and every Operator's node Secret
- * holds all its shares. The controller runs as `nektar controller run` in its own process, with
- * the heap limit the chart gives it, so its peak memory is its own (VmHWM). The reference, measured in the same run, is the time the API
+ * kube-apiserver (with their keystore Secrets and cluster locks), timed until every KeyShare has
+ * its status and every Operator's node Secret holds all its shares. The controller runs as
+ * `nektar controller run` in its own process, with the heap limit the chart gives it, so its
+ * peak memory is its own (VmHWM). The reference, measured in the same run, is the time the API
  * server took to accept the creates themselves. Targets: <= 60 s and <= 300 MB.
  *
  * Needs the binaries of test/system/provision/kube.sh (`bash test/system/provision.sh kube`).
