@@ -2,7 +2,7 @@
  * What the node knows of the chain: its network (fork schedule, genesis validators root, for
  * signing domains and data shapes) and its slot clock. Read once from the beacon node at start.
  */
-import { ForkName } from "@lodestar/params";
+import type { ForkName } from "@lodestar/params";
 import { NektarError } from "../core/errors.js";
 import type { BeaconClient } from "../core/eth/beacon/index.js";
 import { type Network, computeDomainAtEpoch, forkAtEpoch } from "../core/eth/index.js";
@@ -57,4 +57,3 @@ export class Chain {
   }
 }
 
-export { ForkName };

@@ -105,6 +105,10 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
+/**
+ * Starts the nodes of a new test cluster (of the operators in `only`, default all: the others'
+ * identities and ports are the test's, e.g. for byzantine hosts), one after the other.
+ */
 export async function startTestCluster(opts: TestClusterOptions & { only?: readonly number[] }): Promise<TestCluster> {
   const { lock, identities, ports, shares } = await testLock(opts);
   const dataDir = await mkdtemp(join(tmpdir(), "nektar-signer-"));

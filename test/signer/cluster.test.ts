@@ -32,7 +32,6 @@ describe("a 16-node cluster, t = 11", () => {
   beforeAll(async () => {
     // Genesis once the cluster is up: 16 nodes starting (240 noise handshakes) take a loaded
     // machine a while, and duties then would only add to it.
-    const started = Date.now();
     double = await BeaconDouble.start({ slotMs: SLOT_MS, slotsPerEpoch: SLOTS_PER_EPOCH, validators: 8, fork: ForkName.electra, genesisDelayMs: 25_000 });
     network = await networkOf(double);
     cluster = await startTestCluster({
@@ -46,7 +45,6 @@ describe("a 16-node cluster, t = 11", () => {
       timing: { roundTimeoutMs: 250, dutyDeadlineMs: DEADLINE_MS },
     });
     await cluster.waitConnected(90_000);
-    console.log(`cluster up in ${Date.now() - started} ms`);
   }, 120_000);
 
   afterAll(async () => {
