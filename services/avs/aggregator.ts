@@ -1,9 +1,11 @@
 /**
  * The aggregator: takes workers' responses over libp2p, collects each task's until one result
  * holds the stake quorum at the task's reference block (quorum.ts), aggregates the signatures,
- * names the non-signers and submits the certificate to the TaskManager. Conflicting responses
- * of one operator are kept as double-sign evidence (and proposed to the Slasher if enabled).
- * After a certificate lands it watches the challenge window. Its task records are what the
+ * names the non-signers and submits the certificate to the TaskManager. It watches the
+ * certificate's challenge window, and keeps slashing evidence (proposed to the Slasher if
+ * enabled): conflicting responses of one operator (double signing) at once, and each signed
+ * result other than the certified one once the certificate is final (contradiction) - so an
+ * operator outvoted with a wrong result is slashable for that one signature. Its task records are what the
  * gateway serves (GET /v1/tasks/{id} on its http address).
  */
 import { EventEmitter } from "node:events";
@@ -12,7 +14,7 @@ import type { Registry } from "prom-client";
 import { Counter, Histogram } from "prom-client";
 
 import { aggregateResponse } from "../../contracts/client/index.js";
-import type { Task, TaskCreated } from "../../contracts/client/index.js";
+import type { Task, TaskCreated, TaskResponse } from "../../contracts/client/index.js";
 import { toHex } from "../core/hex.js";
 import type { Logger } from "../core/log/index.js";
 import { ClusterHost } from "../core/p2p/index.js";
@@ -23,15 +25,15 @@ import type { HttpServer } from "./http.js";
 import { TaskResponseProtocol, encodeReason } from "./protocol.js";
 import type { TaskResponseAck, TaskResponseMessage } from "./protocol.js";
 import { TaskCollector } from "./quorum.js";
-import type { Quorum } from "./quorum.js";
-import type { Certificate, TaskRecord } from "./records.js";
+import type { CountedResponse, Quorum } from "./quorum.js";
+import type { Certificate, EvidenceRecord, TaskRecord } from "./records.js";
 
 export interface AggregatorOptions {
   chain: AvsChain;
   avsIds: readonly number[];
   identity: Identity;
   listen: readonly string[];
-  /** Propose a slash for each equivocation found (needs chain.slasher). */
+  /** Propose a slash for each piece of evidence found (needs chain.slasher). */
   submitEvidence: boolean;
   /** Where /v1/tasks/{id}, /livez, /readyz and /metrics listen; none if absent. */
   http?: { host: string; port: number };
@@ -63,7 +65,12 @@ interface Pending {
   record: TaskRecord;
   collector: TaskCollector;
   task: Task;
+  /** The certified response, once submitted: contradiction evidence names it. */
+  response?: TaskResponse;
 }
+
+/** Past these challenge states no challenge can overturn the certificate. */
+const FINAL: ReadonlySet<Certificate["challenge"]> = new Set(["final", "rejected", "expired"]);
 
 export async function startAggregator(options: AggregatorOptions): Promise<Aggregator> {
   const { chain, identity, logger: log } = options;
@@ -180,6 +187,7 @@ export async function startAggregator(options: AggregatorOptions): Promise<Aggre
         quorum.nonSigners.map((m) => m.publicKey),
       );
       const responded = await chain.submitResponse(p.task, quorum.resultHash, aggregate);
+      p.response = responded.response;
       const submittedMs = performance.now() - quorumAt;
       metrics.submit.observe(submittedMs / 1000);
       record.certificate = {
@@ -202,22 +210,24 @@ export async function startAggregator(options: AggregatorOptions): Promise<Aggre
     }
   };
 
-  const recordEvidence = async (p: Pending, evidence: DoubleSignEvidence): Promise<void> => {
-    const entry: TaskRecord["evidence"][number] = {
-      kind: "double-sign",
-      operatorId: evidence.operatorId,
-      publicKey: toHex(evidence.publicKey.toBytes(true)),
-      resultA: evidence.resultA,
-      signatureA: toHex(evidence.signatureA.toBytes(true)),
-      resultB: evidence.resultB,
-      signatureB: toHex(evidence.signatureB.toBytes(true)),
-    };
+  /** In-flight work stop() waits for. */
+  const track = (job: Promise<void>): void => {
+    submissions.add(job);
+    void job.finally(() => submissions.delete(job));
+  };
+
+  /**
+   * Records `entry` and proposes it with `propose` if enabled. The Slasher slashes an operator
+   * once per task, so the first evidence against it is the one kept.
+   */
+  const recordEvidence = async (p: Pending, entry: EvidenceRecord, propose: () => Promise<{ proposalId: bigint; txHash: string }>): Promise<void> => {
+    if (p.record.evidence.some((e) => e.operatorId === entry.operatorId)) return;
     p.record.evidence.push(entry);
-    metrics.evidence.inc();
-    log.warn({ taskId: p.record.taskId, operatorId: evidence.operatorId }, "operator signed two results: double-sign evidence recorded");
+    metrics.evidence.inc({ kind: entry.kind });
+    log.warn({ taskId: p.record.taskId, operatorId: entry.operatorId, kind: entry.kind }, "slashing evidence recorded");
     if (options.submitEvidence) {
       try {
-        const proposed = await chain.proposeDoubleSign(evidence);
+        const proposed = await propose();
         entry.proposalId = proposed.proposalId.toString();
         entry.txHash = proposed.txHash;
       } catch (err) {
@@ -225,6 +235,53 @@ export async function startAggregator(options: AggregatorOptions): Promise<Aggre
       }
     }
     emitter.emit("evidence", p.record);
+  };
+
+  const doubleSign = (p: Pending, evidence: DoubleSignEvidence): Promise<void> =>
+    recordEvidence(
+      p,
+      {
+        kind: "double-sign",
+        operatorId: evidence.operatorId,
+        publicKey: toHex(evidence.publicKey.toBytes(true)),
+        resultA: evidence.resultA,
+        signatureA: toHex(evidence.signatureA.toBytes(true)),
+        resultB: evidence.resultB,
+        signatureB: toHex(evidence.signatureB.toBytes(true)),
+      },
+      () => chain.proposeDoubleSign(evidence),
+    );
+
+  /** `r` signed a result the final certificate of `p` does not hold. */
+  const contradiction = (p: Pending, response: TaskResponse, r: CountedResponse): Promise<void> =>
+    recordEvidence(
+      p,
+      {
+        kind: "contradiction",
+        operatorId: r.member.operatorId,
+        publicKey: toHex(r.member.publicKey.toBytes(true)),
+        resultHash: r.resultHash,
+        signature: toHex(r.signature.toBytes(true)),
+        certifiedResultHash: response.resultHash,
+      },
+      () =>
+        chain.proposeContradiction({
+          task: p.task,
+          response,
+          operatorId: r.member.operatorId,
+          publicKey: r.member.publicKey,
+          resultHash: r.resultHash,
+          signature: r.signature,
+        }),
+    );
+
+  /** The certificate of `p` became final: every response it outvoted is now evidence. */
+  const onFinal = (p: Pending): void => {
+    const response = p.response;
+    if (response === undefined) return;
+    for (const r of p.collector.responses.values()) {
+      if (r.resultHash !== response.resultHash) track(contradiction(p, response, r));
+    }
   };
 
   const onResponse = async (message: TaskResponseMessage, fromPeerId: string): Promise<TaskResponseAck> => {
@@ -245,7 +302,7 @@ export async function startAggregator(options: AggregatorOptions): Promise<Aggre
         target.record.failures.push({ operatorId: toHex(message.operatorId), reason: outcome.reason });
         break;
       case "equivocation":
-        await recordEvidence(target, outcome.evidence);
+        await doubleSign(target, outcome.evidence);
         break;
       case "accepted":
         // A signed result after a failure report: the operator recovered.
@@ -259,14 +316,16 @@ export async function startAggregator(options: AggregatorOptions): Promise<Aggre
           receivedAt: outcome.response.receivedAt.toISOString(),
           counted: false,
         });
+        // Too late to count, and outvoted by a certificate no challenge can overturn.
+        if (target.response !== undefined && FINAL.has(target.record.certificate!.challenge) && outcome.response.resultHash !== target.response.resultHash) {
+          await contradiction(target, target.response, outcome.response);
+        }
         break;
     }
     if (target.record.state === "collecting") {
       const quorum = target.collector.quorum();
       if (quorum !== null) {
-        const job = submit(target, quorum);
-        submissions.add(job);
-        void job.finally(() => submissions.delete(job));
+        track(submit(target, quorum));
       } else {
         const hopeless = target.collector.hopeless();
         if (hopeless !== null) finish(target, "failed", hopeless);
@@ -287,17 +346,21 @@ export async function startAggregator(options: AggregatorOptions): Promise<Aggre
       }
     }
     for (const taskId of [...challengeable]) {
-      const certificate = tasks.get(taskId)?.record.certificate;
+      const p = tasks.get(taskId);
+      const certificate = p?.record.certificate;
       if (certificate === undefined || certificate.challenge !== "none") challengeable.delete(taskId);
       else if (blockNumber > certificate.challengeDeadline) {
         certificate.challenge = "final";
         challengeable.delete(taskId);
+        onFinal(p!);
       }
     }
   };
   const setChallenge = (taskId: bigint, state: Certificate["challenge"]): void => {
-    const certificate = tasks.get(Number(taskId))?.record.certificate;
-    if (certificate !== undefined) certificate.challenge = state;
+    const p = tasks.get(Number(taskId));
+    if (p?.record.certificate === undefined) return;
+    p.record.certificate.challenge = state;
+    if (FINAL.has(state)) onFinal(p);
   };
   const follower = chain.follow({
     taskCreated: (event, blockNumber) => {
@@ -359,7 +422,7 @@ function aggregatorMetrics(registry: Registry) {
   return {
     tasks: get("nektar_avs_aggregator_tasks_total", () => new Counter({ name: "nektar_avs_aggregator_tasks_total", help: "Tasks finished, by outcome", labelNames: ["outcome"], registers: [registry] })),
     responses: get("nektar_avs_aggregator_responses_total", () => new Counter({ name: "nektar_avs_aggregator_responses_total", help: "Worker messages, by outcome", labelNames: ["outcome"], registers: [registry] })),
-    evidence: get("nektar_avs_aggregator_evidence_total", () => new Counter({ name: "nektar_avs_aggregator_evidence_total", help: "Double-sign evidence recorded", registers: [registry] })),
+    evidence: get("nektar_avs_aggregator_evidence_total", () => new Counter({ name: "nektar_avs_aggregator_evidence_total", help: "Slashing evidence recorded, by kind", labelNames: ["kind"], registers: [registry] })),
     submit: get(
       "nektar_avs_aggregator_submit_seconds",
       () => new Histogram({ name: "nektar_avs_aggregator_submit_seconds", help: "From the quorum reached to the response mined", buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] }),

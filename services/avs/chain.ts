@@ -32,6 +32,7 @@ import type {
   TaskManagerEvents,
   TaskParamsStructOutput,
   TaskResponded,
+  TaskResponse,
 } from "../../contracts/client/index.js";
 import type { Signature } from "@chainsafe/blst";
 import { NektarError } from "../core/errors.js";
@@ -64,6 +65,20 @@ export interface DoubleSignEvidence {
   signatureA: Signature;
   resultB: string;
   signatureB: Signature;
+}
+
+/**
+ * A result an operator signed for a task whose final certificate holds another: what
+ * Slasher.proposeContradiction takes. The outvoted operator's one signature is the evidence.
+ */
+export interface ContradictionEvidence {
+  task: Task;
+  /** The certified response, as the TaskResponded event carries it. */
+  response: TaskResponse;
+  operatorId: string;
+  publicKey: PublicKey;
+  resultHash: string;
+  signature: Signature;
 }
 
 /** How the operator registry stores a peer id: the UTF-8 bytes of its base58 string. */
@@ -320,19 +335,33 @@ export class AvsChain {
 
   /** Proposes a slash for double signing; returns the proposal id. */
   async proposeDoubleSign(evidence: DoubleSignEvidence): Promise<{ proposalId: bigint; txHash: string }> {
-    if (this.slasher === undefined) throw new NektarError("chain.slasher: not configured, cannot submit slashing evidence");
+    return this.proposeSlash(evidence, (slasher) =>
+      slasher.proposeDoubleSign(
+        evidence.task,
+        evidence.resultA,
+        g2FromSignature(evidence.signatureA),
+        evidence.resultB,
+        g2FromSignature(evidence.signatureB),
+        g1FromPublicKey(evidence.publicKey),
+      ),
+    );
+  }
+
+  /** Proposes a slash for a signed result the task's final certificate contradicts; returns the proposal id. */
+  async proposeContradiction(evidence: ContradictionEvidence): Promise<{ proposalId: bigint; txHash: string }> {
+    return this.proposeSlash(evidence, (slasher) =>
+      slasher.proposeContradiction(evidence.task, evidence.response, evidence.resultHash, g2FromSignature(evidence.signature), g1FromPublicKey(evidence.publicKey)),
+    );
+  }
+
+  private async proposeSlash(
+    evidence: { task: Task; operatorId: string },
+    send: (slasher: Slasher) => Promise<ContractTransactionResponse>,
+  ): Promise<{ proposalId: bigint; txHash: string }> {
+    const slasher = this.slasher;
+    if (slasher === undefined) throw new NektarError("chain.slasher: not configured, cannot submit slashing evidence");
     try {
-      const slasher = this.slasher;
-      const receipt = await this.transact(() =>
-        slasher.proposeDoubleSign(
-          evidence.task,
-          evidence.resultA,
-          g2FromSignature(evidence.signatureA),
-          evidence.resultB,
-          g2FromSignature(evidence.signatureB),
-          g1FromPublicKey(evidence.publicKey),
-        ),
-      );
+      const receipt = await this.transact(() => send(slasher));
       const proposed = events<SlasherEvents>(slasher).one(receipt, "SlashProposed");
       return { proposalId: proposed.proposalId, txHash: receipt.hash };
     } catch (err) {

@@ -42,7 +42,13 @@ export const FailureRecordSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const EvidenceRecordSchema = Type.Object(
+const Proposal = {
+  proposalId: Type.Optional(Type.String({ pattern: "^[0-9]+$", description: "Slasher proposal, once submitted." })),
+  txHash: Type.Optional(Hex("Transaction proposing the slash", 32)),
+  submitError: Type.Optional(Type.String({ description: "Why proposing the slash failed." })),
+};
+
+export const DoubleSignEvidenceSchema = Type.Object(
   {
     kind: Type.Literal("double-sign"),
     operatorId: Hex("The equivocating operator", 32),
@@ -51,12 +57,28 @@ export const EvidenceRecordSchema = Type.Object(
     signatureA: Hex("Its signature of resultA, compressed", 96),
     resultB: Hex("Another result it signed for the same task", 32),
     signatureB: Hex("Its signature of resultB, compressed", 96),
-    proposalId: Type.Optional(Type.String({ pattern: "^[0-9]+$", description: "Slasher proposal, once submitted." })),
-    txHash: Type.Optional(Hex("Transaction proposing the slash", 32)),
-    submitError: Type.Optional(Type.String({ description: "Why proposing the slash failed." })),
+    ...Proposal,
   },
   { additionalProperties: false, description: "Slasher.proposeDoubleSign evidence." },
 );
+
+export const ContradictionEvidenceSchema = Type.Object(
+  {
+    kind: Type.Literal("contradiction"),
+    operatorId: Hex("The outvoted operator", 32),
+    publicKey: Hex("Its BLS public key, compressed", 48),
+    resultHash: Hex("The result it signed", 32),
+    signature: Hex("Its signature of resultHash, compressed", 96),
+    certifiedResultHash: Hex("The result of the task's final certificate", 32),
+    ...Proposal,
+  },
+  {
+    additionalProperties: false,
+    description: "Slasher.proposeContradiction evidence: recorded once the certificate is final (its challenge window closed, no challenge upheld).",
+  },
+);
+
+export const EvidenceRecordSchema = Type.Union([DoubleSignEvidenceSchema, ContradictionEvidenceSchema]);
 
 export const CertificateSchema = Type.Object(
   {
@@ -100,3 +122,4 @@ export const TaskRecordSchema = Type.Object(
 
 export type TaskRecord = Static<typeof TaskRecordSchema>;
 export type Certificate = Static<typeof CertificateSchema>;
+export type EvidenceRecord = Static<typeof EvidenceRecordSchema>;

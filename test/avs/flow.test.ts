@@ -1,7 +1,8 @@
 /**
  * The AVS task flow end to end on anvil, with real libp2p on loopback: tasks created on-chain
  * are answered by the operators' workers, certified by the aggregator and verified on-chain;
- * a wrong result is outvoted; an equivocating operator's evidence is accepted by the Slasher;
+ * a wrong result is outvoted and, once the certificate is final, slashed on that one signature;
+ * an equivocating operator's evidence is accepted by the Slasher;
  * an executor that is down fails the task with the reason.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
@@ -83,7 +84,7 @@ describe("AVS task flow", () => {
     }
   }, TEST_MS);
 
-  it("outvotes an operator returning a wrong result; its second, conflicting signature is slashable evidence the Slasher accepts", async () => {
+  it("outvotes an operator returning a wrong result; once the certificate is final, that one signed result is evidence the Slasher accepts and executes", async () => {
     const avs = await runAvs(net, { corrupt: [0], submitEvidence: true });
     const faulty = net.operators[0]!;
     const faultyId = avs.workers[0]!.operatorId;
@@ -96,17 +97,61 @@ describe("AVS task flow", () => {
       const honest = toHex(hashChain(input, 10));
       expect(record.certificate!.result).toBe(honest);
       expect(record.certificate!.signers).not.toContain(faultyId);
-      const onChain = await net.creator.findResponse(taskId);
-      expect(onChain!.response.resultHash).toBe(keccak256(honest));
+      expect(record.certificate!.nonSignerIds).toContain(faultyId);
+      const onChain = (await net.creator.findResponse(taskId))!;
+      expect(onChain.response.resultHash).toBe(keccak256(honest));
 
-      // Wait for the faulty response (it may land after the certificate), then have the same
-      // operator sign the honest result too: two results, one task.
+      // The faulty operator signed only its wrong result (it may land after the certificate).
       await waitFor(() => avs.aggregator.task(taskId)!.responses.some((r) => r.operatorId === faultyId));
       const wrong = avs.aggregator.task(taskId)!.responses.find((r) => r.operatorId === faultyId)!;
       expect(wrong.resultHash).not.toBe(keccak256(honest));
       expect(wrong.counted).toBe(false);
-      expect(record.certificate!.nonSignerIds).toContain(faultyId);
+      // While the certificate can still be challenged, its result may yet be the wrong one.
+      expect(avs.aggregator.task(taskId)!.evidence).toEqual([]);
 
+      await net.f.anvil.mine(record.certificate!.challengeDeadline - record.certificate!.respondedBlock + 1);
+      await waitFor(() => avs.aggregator.task(taskId)!.evidence.some((e) => e.proposalId !== undefined || e.submitError !== undefined));
+      const evidence = avs.aggregator.task(taskId)!.evidence;
+      expect(evidence).toHaveLength(1);
+      const [contradiction] = evidence;
+      if (contradiction?.kind !== "contradiction") throw new Error(`expected contradiction evidence, got ${contradiction?.kind}`);
+      expect(contradiction.submitError).toBeUndefined();
+      expect(contradiction.operatorId).toBe(faultyId);
+      expect(contradiction.resultHash).toBe(wrong.resultHash);
+      expect(contradiction.signature).toBe(wrong.signature);
+      expect(contradiction.certifiedResultHash).toBe(keccak256(honest));
+
+      const slasher = net.f.contracts.slasher;
+      const proposalId = BigInt(contradiction.proposalId!);
+      const proposal = await slasher.proposal(proposalId);
+      expect(proposal.operator).toBe(faulty.address);
+      expect(Number(proposal.taskId)).toBe(taskId);
+      expect(Number(proposal.status)).toBe(1); // ProposalStatus.Pending
+      expect(Number(proposal.offence)).toBe(2); // Offence.ContradictedCertificate
+      await net.f.anvil.mine(Math.max(1, Number(proposal.executableBlock) - (await net.f.anvil.blockNumber())));
+      const stake = await net.f.contracts.delegationManager.stakeOf(faulty.address);
+      await (await slasher.executeSlash(proposalId)).wait();
+      expect(Number((await slasher.proposal(proposalId)).status)).toBe(3); // ProposalStatus.Executed
+      expect(await net.f.contracts.delegationManager.stakeOf(faulty.address)).toBe(stake - stake / 10n);
+    } finally {
+      await avs.stop();
+    }
+  }, TEST_MS);
+
+  it("keeps an operator's two signed results for one task as double-sign evidence the Slasher accepts", async () => {
+    const avs = await runAvs(net, { corrupt: [0], submitEvidence: true });
+    const faulty = net.operators[0]!;
+    const faultyId = avs.workers[0]!.operatorId;
+    try {
+      const input = toUtf8Bytes("equivocate");
+      const created = await net.creator.createTask(net.avsId, input);
+      const taskId = Number(created.taskId);
+      const honest = toHex(hashChain(input, 10));
+      expect((await settled(avs.aggregator, taskId)).certificate!.result).toBe(honest);
+      await waitFor(() => avs.aggregator.task(taskId)!.responses.some((r) => r.operatorId === faultyId));
+      const wrong = avs.aggregator.task(taskId)!.responses.find((r) => r.operatorId === faultyId)!;
+
+      // The same operator now signs the honest result too: two results, one task.
       await avs.workers[0]!.stop();
       const host = new ClusterHost({
         identity: faulty.identity,
@@ -134,7 +179,8 @@ describe("AVS task flow", () => {
         await host.stop();
       }
       await waitFor(() => avs.aggregator.task(taskId)!.evidence.some((e) => e.proposalId !== undefined || e.submitError !== undefined));
-      const evidence = avs.aggregator.task(taskId)!.evidence[0]!;
+      const [evidence] = avs.aggregator.task(taskId)!.evidence;
+      if (evidence?.kind !== "double-sign") throw new Error(`expected double-sign evidence, got ${evidence?.kind}`);
       expect(evidence.submitError).toBeUndefined();
       expect(evidence.operatorId).toBe(faultyId);
       expect(new Set([evidence.resultA, evidence.resultB])).toEqual(new Set([wrong.resultHash, keccak256(honest)]));
