@@ -17,13 +17,14 @@ import { BeaconClient, BeaconNodes } from "../../core/eth/beacon/index.js";
 import { forkAtEpoch, isKnownNetworkName, networkByName, type Network } from "../../core/eth/networks.js";
 import { toHex } from "../../core/hex.js";
 import type { Logger } from "../../core/log/index.js";
+import { ClusterHost } from "../../core/p2p/host.js";
 import { type Identity, readIdentityFile } from "../../core/p2p/identity.js";
 import { RemoteSignError, RemoteSignFailure, type RemoteSignRequest } from "../remote.js";
 import { FileSlashingProtection, formatInterchange, type Interchange } from "../slashingProtection/index.js";
 import type { ChainParams } from "../web3signer/requests.js";
 import { startValidatorNode, type ValidatorNode } from "../wire.js";
 import { buildMetricsServer, buildNodeApi, type HttpServer, listen, type NodeApiBackend, type NodeReport, type Readiness } from "./api.js";
-import { type NodeConfig, sharesSource } from "./config.js";
+import { type NodeConfig, sharesSource, withPeerAddresses } from "./config.js";
 import { type LoadedShares, loadShares } from "./shares.js";
 import { folderDigest, type FolderWatcher, watchFolder } from "./watch.js";
 
@@ -199,15 +200,16 @@ class NodeRuntime implements NodeApiBackend {
         return;
       }
       this.registry = new Registry();
+      const signerLog = this.options.logger("signer");
       try {
         this.validator = await startValidatorNode({
           lock: loaded.lock,
           operatorIndex: loaded.operatorIndex,
           shares: loaded.shares,
-          p2p: { identity: this.identity!, listen: [listenAddress(this.config.p2p.address ?? "0.0.0.0", this.config.p2p.port)] },
+          p2p: this.clusterHost(loaded, signerLog),
           beacon: this.beacon,
           slashingProtection: this.slashing!,
-          logger: this.options.logger("signer"),
+          logger: signerLog,
           registry: this.registry,
           validatorClient: this.config.validatorClient ?? true,
         });
@@ -226,9 +228,21 @@ class NodeRuntime implements NodeApiBackend {
     return next;
   }
 
-  /** Peers dial the addresses in the lock: an externalAddress that is not one of them is a misconfiguration worth saying. */
+  /** The p2p host among the lock's operators, dialing them where node.json's `peers` says, else where the lock does. */
+  private clusterHost(loaded: LoadedShares, log: Logger): ClusterHost {
+    const { members, unknown } = withPeerAddresses(loaded.lock.definition.operators, this.config.peers);
+    if (unknown.length > 0) this.log.warn({ peerIds: unknown }, "peers not in this cluster lock are not dialed nor admitted");
+    const listen = [listenAddress(this.config.p2p.address ?? "0.0.0.0", this.config.p2p.port)];
+    return new ClusterHost({ identity: this.identity!, operators: members, listen, registry: this.registry, logger: log });
+  }
+
+  /**
+   * Without `peers`, peers dial the addresses in the lock: an externalAddress that is not one of
+   * them is a misconfiguration worth saying. With `peers` (Kubernetes), theirs say where this node is.
+   */
   private checkExternalAddress(loaded: LoadedShares): void {
     const external = this.config.p2p.externalAddress;
+    if (this.config.peers !== undefined) return;
     const listed = loaded.lock.definition.operators[loaded.operatorIndex]!.multiaddrs;
     if (external !== undefined && !listed.includes(external)) {
       this.log.warn({ externalAddress: external, lockMultiaddrs: listed }, "p2p.externalAddress is not among this operator's addresses in the cluster lock: peers dial the lock's");
