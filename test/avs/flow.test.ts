@@ -2,7 +2,8 @@
  * The AVS task flow end to end on anvil, with real libp2p on loopback: tasks created on-chain
  * are answered by the operators' workers, certified by the aggregator and verified on-chain;
  * a wrong result is outvoted and, once the certificate is final, slashed on that one signature;
- * an equivocating operator's evidence is accepted by the Slasher;
+ * a wrong result arriving after that is evidence at once; an equivocating operator's evidence
+ * is accepted by the Slasher;
  * an executor that is down fails the task with the reason.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
@@ -12,7 +13,7 @@ import { createServer } from "node:http";
 import type { Server } from "node:http";
 import { Registry } from "prom-client";
 
-import { challengeResponse } from "../../contracts/client/index.js";
+import { challengeResponse, operatorIdOf } from "../../contracts/client/index.js";
 import { hashChain } from "../../examples/sha256-avs/executor.js";
 import { startGateway } from "../../services/avs/gateway.js";
 import { TaskResponseProtocol, decodeReason } from "../../services/avs/protocol.js";
@@ -20,7 +21,7 @@ import { fromHex, toHex } from "../../services/core/hex.js";
 import { createLogger } from "../../services/core/log/index.js";
 import { ClusterHost } from "../../services/core/p2p/index.js";
 import { deployAvsNetwork, runAvs, settled } from "../../services/avs/testing.js";
-import type { AvsNetwork } from "../../services/avs/testing.js";
+import type { AvsNetwork, AvsOperator, RunningAvs } from "../../services/avs/testing.js";
 
 const SETUP_MS = 180_000;
 const TEST_MS = 120_000;
@@ -153,31 +154,7 @@ describe("AVS task flow", () => {
 
       // The same operator now signs the honest result too: two results, one task.
       await avs.workers[0]!.stop();
-      const host = new ClusterHost({
-        identity: faulty.identity,
-        operators: [
-          { name: "faulty", peerId: faulty.identity.peerId.toString(), multiaddrs: [] },
-          { name: "aggregator", peerId: avs.aggregator.peerId, multiaddrs: avs.aggregator.multiaddrs.map((a) => a.replace(/\/p2p\/[^/]+$/, "")) },
-        ],
-        listen: ["/ip4/127.0.0.1/tcp/0"],
-        registry: new Registry(),
-      });
-      await host.start();
-      try {
-        const signature = faulty.secretKey.sign(net.creator.digest(taskId, keccak256(honest))).toBytes();
-        const ack = await host.send(avs.aggregator.peerId, TaskResponseProtocol, {
-          taskId,
-          operatorId: fromHex(faultyId, "operator id"),
-          resultHash: fromHex(keccak256(honest), "hash"),
-          result: fromHex(honest, "result"),
-          signature,
-          error: new Uint8Array(),
-        });
-        expect(decodeReason(ack.reason)).toBe("");
-        expect(ack.accepted).toBe(true);
-      } finally {
-        await host.stop();
-      }
+      await respondAs(net, avs, faulty, taskId, honest);
       await waitFor(() => avs.aggregator.task(taskId)!.evidence.some((e) => e.proposalId !== undefined || e.submitError !== undefined));
       const [evidence] = avs.aggregator.task(taskId)!.evidence;
       if (evidence?.kind !== "double-sign") throw new Error(`expected double-sign evidence, got ${evidence?.kind}`);
@@ -189,6 +166,32 @@ describe("AVS task flow", () => {
       expect(Number(proposal.taskId)).toBe(taskId);
       expect(Number(proposal.status)).toBe(1); // ProposalStatus.Pending: executable after the veto window
       expect(Number(proposal.offence)).toBe(0); // Offence.DoubleSign
+    } finally {
+      await avs.stop();
+    }
+  }, TEST_MS);
+
+  it("takes a wrong result arriving after the certificate is final as contradiction evidence at once", async () => {
+    // The last operator runs no worker: its response is sent by hand, late.
+    const avs = await runAvs(net, { workers: net.operators.length - 1, submitEvidence: true });
+    const late = net.operators[net.operators.length - 1]!;
+    try {
+      const created = await net.creator.createTask(net.avsId, toUtf8Bytes("too late"));
+      const taskId = Number(created.taskId);
+      const record = await settled(avs.aggregator, taskId);
+      await net.f.anvil.mine(record.certificate!.challengeDeadline - record.certificate!.respondedBlock + 1);
+      await waitFor(() => avs.aggregator.task(taskId)!.certificate!.challenge === "final");
+      expect(avs.aggregator.task(taskId)!.evidence).toEqual([]);
+
+      const wrong = toHex(toUtf8Bytes("not the hash chain"));
+      await respondAs(net, avs, late, taskId, wrong);
+      await waitFor(() => avs.aggregator.task(taskId)!.evidence.some((e) => e.proposalId !== undefined || e.submitError !== undefined));
+      const [evidence] = avs.aggregator.task(taskId)!.evidence;
+      if (evidence?.kind !== "contradiction") throw new Error(`expected contradiction evidence, got ${evidence?.kind}`);
+      expect(evidence.submitError).toBeUndefined();
+      expect(evidence.resultHash).toBe(keccak256(wrong));
+      const proposal = await net.f.contracts.slasher.proposal(BigInt(evidence.proposalId!));
+      expect([proposal.operator, Number(proposal.taskId), Number(proposal.offence)]).toEqual([late.address, taskId, 2]);
     } finally {
       await avs.stop();
     }
@@ -228,6 +231,35 @@ describe("AVS task flow", () => {
     }
   }, TEST_MS);
 });
+
+/** Sends `operator`'s signed `result` (0x-hex) for `taskId` to the aggregator, as its worker would. */
+async function respondAs(net: AvsNetwork, avs: RunningAvs, operator: AvsOperator, taskId: number, result: string): Promise<void> {
+  const host = new ClusterHost({
+    identity: operator.identity,
+    operators: [
+      { name: "operator", peerId: operator.identity.peerId.toString(), multiaddrs: [] },
+      { name: "aggregator", peerId: avs.aggregator.peerId, multiaddrs: avs.aggregator.multiaddrs.map((a) => a.replace(/\/p2p\/[^/]+$/, "")) },
+    ],
+    listen: ["/ip4/127.0.0.1/tcp/0"],
+    registry: new Registry(),
+  });
+  await host.start();
+  try {
+    const resultHash = keccak256(result);
+    const ack = await host.send(avs.aggregator.peerId, TaskResponseProtocol, {
+      taskId,
+      operatorId: fromHex(operatorIdOf(operator.secretKey.toPublicKey()), "operator id"),
+      resultHash: fromHex(resultHash, "hash"),
+      result: fromHex(result, "result"),
+      signature: operator.secretKey.sign(net.creator.digest(taskId, resultHash)).toBytes(),
+      error: new Uint8Array(),
+    });
+    expect(decodeReason(ack.reason)).toBe("");
+    expect(ack.accepted).toBe(true);
+  } finally {
+    await host.stop();
+  }
+}
 
 async function waitFor(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
