@@ -10,12 +10,11 @@
  * validators. Operators that do not share a namespace, and so a controller, sign a definition
  * themselves (`nektar cluster sign`) and run `nektar dkg` outside of this resource.
  */
-import { ApiException, CoreV1Api, type KubeConfig, type V1Job, type V1Secret } from "@kubernetes/client-node";
+import type { V1Job, V1Secret } from "@kubernetes/client-node";
 import { type ClusterLock, parseLock } from "../../services/core/cluster/lock.js";
 import { DEPOSIT_DATA_FILE, LOCK_FILE } from "../../services/core/cluster/shares.js";
 import { NektarError } from "../../services/core/errors.js";
-import { fromHex } from "../../services/core/hex.js";
-import { type Identity, identityFromSecret } from "../../services/core/p2p/identity.js";
+import type { Identity } from "../../services/core/p2p/identity.js";
 import { signDefinition } from "../../services/core/p2p/definition.js";
 import { DistributedValidatorKind, type DistributedValidator, type Operator } from "../api/v1alpha1.js";
 import {
@@ -33,6 +32,7 @@ import {
   type DkgResourceOptions,
 } from "../resources/dkg.js";
 import type { ControllerClient } from "./client.js";
+import { IdentityUnavailable, type OperatorIdentities } from "./identities.js";
 import { setConditions, type Observation } from "./conditions.js";
 import { splitKey, type Informers } from "./informers.js";
 import { statusChanged, type ReconcileResult } from "./reconciler.js";
@@ -42,9 +42,6 @@ type Phase = "Pending" | "Running" | "Succeeded" | "Failed";
 /** Reasons to wait for something no event announces, and how soon to look again. */
 const UNWATCHED = new Set(["IdentitySecretNotFound", "IdentityInvalid", "OutputMissing"]);
 const UNWATCHED_RETRY_MS = 10_000;
-
-/** The key of an operator's p2p identity in its Secret (Operator spec.identitySecretRef). */
-const IDENTITY_KEY = "identity.key";
 
 /** Why the DKG cannot go on, for status: the phase it leaves the DistributedValidator in, a reason and a message. */
 class Blocked extends Error {
@@ -58,16 +55,12 @@ class Blocked extends Error {
 }
 
 export class DistributedValidatorReconciler {
-  private readonly core: CoreV1Api;
-
   constructor(
-    kc: KubeConfig,
+    private readonly identities: OperatorIdentities,
     private readonly informers: Informers,
     private readonly client: ControllerClient,
     private readonly options: DkgResourceOptions,
-  ) {
-    this.core = kc.makeApiClient(CoreV1Api);
-  }
+  ) {}
 
   async reconcile(key: string): Promise<ReconcileResult> {
     const { namespace, name } = splitKey(key);
@@ -187,23 +180,11 @@ export class DistributedValidatorReconciler {
     return operators as Operator[];
   }
 
-  /** An operator's identity, from its Secret: the key `nektar identity create` writes (32 bytes as hex). */
   private async readIdentity(operator: Operator): Promise<{ identity: Identity; secret: Uint8Array }> {
-    const ref = operator.spec.identitySecretRef.name;
-    const what = `Operator ${operator.metadata!.name}'s identity Secret ${ref}`;
-    const secret = await this.core.readNamespacedSecret({ namespace: operator.metadata!.namespace!, name: ref }).catch((error: unknown) => {
-      if (error instanceof ApiException && error.code === 404) return undefined;
-      throw error;
-    });
-    const text = decode(secret, IDENTITY_KEY)?.trim();
-    if (text === undefined) throw new Blocked("Pending", "IdentitySecretNotFound", `${what} does not exist or has no ${IDENTITY_KEY}`);
     try {
-      // Checked here rather than by fromHex, whose error would quote the start of the secret.
-      if (!/^(0x)?[0-9a-fA-F]{64}$/.test(text)) throw new NektarError(`${what}: ${IDENTITY_KEY} is not 32 bytes of hex`);
-      const bytes = fromHex(text, what, 32);
-      return { identity: identityFromSecret(bytes, what), secret: bytes };
+      return await this.identities.read(operator);
     } catch (error) {
-      if (error instanceof NektarError) throw new Blocked("Pending", "IdentityInvalid", error.message);
+      if (error instanceof IdentityUnavailable) throw new Blocked("Pending", error.reason, error.message);
       throw error;
     }
   }

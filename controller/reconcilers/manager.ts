@@ -15,6 +15,7 @@ import { Informers, keyOf } from "./informers.js";
 import { pooledKubeConfig } from "./kubeconfig.js";
 import { LeaderElector, type LeaderElectionOptions } from "./leader.js";
 import { ControllerMetrics } from "./metrics.js";
+import { OperatorIdentities } from "./identities.js";
 import { HttpNodeApi, type NodeApi } from "./node-api.js";
 import { AvsSubscriptionReconciler } from "./avs.js";
 import { type AvsWorkerApi, HttpAvsWorkerApi } from "./avs-worker-api.js";
@@ -31,6 +32,8 @@ import { WorkQueue } from "./workqueue.js";
  * is what a burst of new shares costs, so a burst is written about once a second per node.
  */
 const KEYSHARE_BATCH_MS = 1000;
+/** An Operator's change reaches its peers' node.json; a burst of them (a new namespace) is one run each. */
+const PEERS_BATCH_MS = 1000;
 
 /** KeyShare workers per worker of the other kinds. */
 const KEYSHARE_WORKERS_FACTOR = 4;
@@ -117,18 +120,21 @@ export class Controller {
     const keystores = new Keystores();
     // A burst of KeyShare changes (a DKG's output, a migration) is one update of the operator's Secret, not one each.
     const enqueueOperatorOf = (ks: KeyShare) => operatorQueue.addAfter(`${ks.metadata?.namespace}/${ks.spec.operatorRef.name}`, KEYSHARE_BATCH_MS);
-    const operators = new OperatorReconciler(informers, client, nodeApi, reports, keystores, enqueueKeySharesOf, this.options, log.child({ reconciler: "operator" }));
+    const identities = new OperatorIdentities(this.kc);
+    const operators = new OperatorReconciler(informers, client, nodeApi, reports, keystores, identities, enqueueKeySharesOf, this.options, log.child({ reconciler: "operator" }));
     const keyShares = new KeyShareReconciler(this.kc, informers, client, nodeApi, reports, keystores, enqueueOperatorOf, log.child({ reconciler: "keyshare" }));
     const avsQueue = new WorkQueue();
     const avsSubscriptions = new AvsSubscriptionReconciler(informers, client, this.options.avsWorkerApi ?? new HttpAvsWorkerApi(), this.options);
     /** Owned objects wake their owner's reconciler. */
     const dvQueue = new WorkQueue();
-    const distributedValidators = new DistributedValidatorReconciler(this.kc, informers, client, { defaultImage: this.options.defaultImage, dkgPort: this.options.dkgPort ?? DEFAULT_DKG_PORT });
+    const distributedValidators = new DistributedValidatorReconciler(identities, informers, client, { defaultImage: this.options.defaultImage, dkgPort: this.options.dkgPort ?? DEFAULT_DKG_PORT });
     const ownerQueues: Record<string, WorkQueue> = { Operator: operatorQueue, AVSSubscription: avsQueue, DistributedValidator: dvQueue };
 
     for (const verb of ["add", "update", "delete"] as const) {
       informers.operators.on(verb, (o) => {
         operatorQueue.add(keyOf(o));
+        // Every node of the namespace lists the others as peers (their address, their identity).
+        for (const peer of informers.operators.list(o.metadata?.namespace)) if (peer.metadata?.name !== o.metadata?.name) operatorQueue.addAfter(keyOf(peer), PEERS_BATCH_MS);
         // A DKG waiting for an operator's address; a finished one has no more use for its Operators.
         for (const dv of informers.distributedValidators.list(o.metadata?.namespace)) {
           if (dv.status?.phase !== "Succeeded" && dv.spec.operators.includes(o.metadata?.name ?? "")) dvQueue.add(keyOf(dv));

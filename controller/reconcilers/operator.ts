@@ -7,9 +7,10 @@ import { ApiException, type KubernetesObject, type V1StatefulSet } from "@kubern
 import type { Logger } from "../../services/core/log/index.js";
 import { OperatorKind, type Condition, type KeyShare, type Operator } from "../api/v1alpha1.js";
 import { duplicateOf, keySharesSecret, type LoadedKeyShare } from "../resources/keyshares.js";
-import { operatorResources, type OperatorResourceOptions, nodeName } from "../resources/operator.js";
+import { type NodePeer, nodeMultiaddr, operatorResources, type OperatorResourceOptions, nodeName } from "../resources/operator.js";
 import { FINALIZER, type ControllerClient } from "./client.js";
 import { setConditions, type Observation } from "./conditions.js";
+import { IdentityUnavailable, type OperatorIdentities } from "./identities.js";
 import { keyOf, splitKey, type Informers } from "./informers.js";
 import type { NodeReports } from "./keyshare.js";
 import type { Keystores } from "./keystores.js";
@@ -18,6 +19,8 @@ import { statusChanged, type ReconcileResult } from "./reconciler.js";
 
 /** How often a ready node is asked for its status when nothing else happens. */
 const OBSERVE_EVERY_MS = 30_000;
+/** How soon to look again for a peer's identity Secret (not watched). */
+const IDENTITY_RETRY_MS = 10_000;
 
 export class OperatorReconciler {
   constructor(
@@ -26,6 +29,7 @@ export class OperatorReconciler {
     private readonly nodeApi: NodeApi,
     private readonly reports: NodeReports,
     private readonly keystores: Keystores,
+    private readonly identities: OperatorIdentities,
     /** Called when what an operator's node reports changed: its KeyShares' statuses follow it. */
     private readonly onReportChanged: (operator: Operator) => void,
     private readonly options: OperatorResourceOptions,
@@ -44,9 +48,10 @@ export class OperatorReconciler {
     if (operator.metadata?.deletionTimestamp) return this.finalize(operator);
     if (!operator.metadata?.finalizers?.includes(FINALIZER)) await this.client.setFinalizer(OperatorKind, operator, true);
 
+    const { peers, missing } = await this.peers(operator);
     let applyError: unknown;
     try {
-      const objects: KubernetesObject[] = [...Object.values(operatorResources(operator, this.options)), keySharesSecret(operator, this.deliverable(keyShares))];
+      const objects: KubernetesObject[] = [...Object.values(operatorResources(operator, this.options, peers)), keySharesSecret(operator, this.deliverable(keyShares))];
       for (const object of objects) await this.client.ensure(object, this.informers.ownedObject(object.kind, namespace, object.metadata?.name));
     } catch (error) {
       applyError = error;
@@ -68,7 +73,30 @@ export class OperatorReconciler {
       await this.recordTransitions(operator, operator.status?.conditions, status.conditions);
     }
     if (applyError !== undefined) throw applyError;
+    if (missing) return { requeueAfterMs: IDENTITY_RETRY_MS };
     return readyReplicas > 0 ? { requeueAfterMs: OBSERVE_EVERY_MS } : "done";
+  }
+
+  /**
+   * Every other Operator of the namespace as a peer of this one's node: its peer id from its
+   * identity Secret, its node's address. The node dials those its cluster locks list. One whose
+   * identity cannot be read yet is left out (`missing`), and looked for again soon.
+   */
+  private async peers(operator: Operator): Promise<{ peers: NodePeer[]; missing: boolean }> {
+    const others = this.informers.operators.list(operator.metadata?.namespace).filter((o) => o.metadata?.name !== operator.metadata?.name);
+    const peers: NodePeer[] = [];
+    let missing = false;
+    for (const other of others) {
+      try {
+        const { identity } = await this.identities.read(other);
+        peers.push({ peerId: identity.peerId.toString(), multiaddrs: [nodeMultiaddr(other)] });
+      } catch (error) {
+        if (!(error instanceof IdentityUnavailable)) throw error;
+        missing = true;
+        this.log.debug({ operator: keyOf(operator), peer: other.metadata?.name, reason: error.message }, "peer left out of node.json");
+      }
+    }
+    return { peers, missing };
   }
 
   /**

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@jest/globals";
 import { examples } from "../api/examples.js";
 import type { Operator } from "../api/v1alpha1.js";
 import { parseNodeConfig } from "../../services/signer/node/config.js";
-import { operatorResources, PATHS } from "./operator.js";
+import { nodeMultiaddr, operatorResources, PATHS } from "./operator.js";
 
 const options = { defaultImage: "ghcr.io/nektar/nektar:0.1.0", controllerNamespace: "nektar-system" };
 
@@ -55,6 +55,24 @@ describe("operatorResources", () => {
     const mounts = resources.statefulSet.spec!.template.spec!.containers[0]!.volumeMounts!.map((m) => m.mountPath);
     for (const path of [config.identityFile, config.keySharesDir!, config.dataDir]) expect(mounts.some((m) => path.startsWith(m))).toBe(true);
     expect(config.p2p).toEqual({ port: 9100, externalAddress: "/dns4/op-1.example.com/tcp/9100" });
+  });
+
+  it("lists the other Operators' nodes as peers, where their pods are, and restarts the node when one changes", () => {
+    const peer = (name: string, spec: Partial<Operator["spec"]> = {}) => ({ ...operator(spec), metadata: { name, namespace: "staking", uid: `uid-${name}` } });
+    expect(nodeMultiaddr(peer("op-2"))).toBe("/dns4/op-2-node-0.op-2-node.staking.svc/tcp/9000");
+    expect(nodeMultiaddr(peer("op-3", { p2p: { port: 9100 } }))).toBe("/dns4/op-3-node-0.op-3-node.staking.svc/tcp/9100");
+    expect(nodeMultiaddr(peer("op-4", { p2p: { port: 9100, externalAddress: "/dns4/op-4.example.com/tcp/30100" } }))).toBe("/dns4/op-4.example.com/tcp/30100");
+
+    const a = { peerId: "16Uiu2HAm9uV7Pg3SstSUeXgi1tPVYHhM87wz3hwLiypfHGV1vVdm", multiaddrs: [nodeMultiaddr(peer("op-2"))] };
+    const b = { peerId: "16Uiu2HAkyg4knu6kRm6pspQGx9T3Ah9U6kcUA1iD9akZfwmQ2DGQ", multiaddrs: ["/dns4/op-4.example.com/tcp/30100"] };
+    const resources = operatorResources(operator(), options, [a, b]);
+    const config = parseNodeConfig(JSON.parse(resources.configMap.data!["node.json"]!), "node.json", "/");
+    expect(config.peers).toEqual([b, a]);
+    const hash = (r: typeof resources) => r.statefulSet.spec!.template.metadata!.annotations!["nektar.network/config-hash"];
+    // Whatever order the informer lists them in.
+    expect(hash(operatorResources(operator(), options, [b, a]))).toBe(hash(resources));
+    expect(hash(operatorResources(operator(), options, [a, { ...b, multiaddrs: ["/dns4/op-4.example.com/tcp/30101"] }]))).not.toBe(hash(resources));
+    expect(hash(operatorResources(operator(), options, [a]))).not.toBe(hash(resources));
   });
 
   it("uses the Operator's p2p port everywhere", () => {

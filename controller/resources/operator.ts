@@ -49,6 +49,18 @@ export interface OperatorResources {
 
 /** Name of every object of an operator's node. */
 export const nodeName = (operator: string): string => `${operator}-node`;
+
+/** Another operator's node, as this one's node.json lists it (see services/signer/node/config.ts). */
+export type NodePeer = NonNullable<NodeConfig["peers"]>[number];
+
+/**
+ * Where the other nodes dial an operator's node: its spec.p2p.externalAddress, else its pod's
+ * DNS name under the headless Service (the StatefulSet's one pod is `<name>-0`).
+ */
+export function nodeMultiaddr(operator: Operator): string {
+  const name = operator.metadata!.name!;
+  return operator.spec.p2p?.externalAddress ?? `/dns4/${nodeName(name)}-0.${nodeName(name)}.${operator.metadata!.namespace}.svc/tcp/${operator.spec.p2p?.port ?? DEFAULT_P2P_PORT}`;
+}
 /** The Secret the KeyShare reconciler fills with the operator's keystores (see keyshare.ts). */
 export const keySharesSecretName = (operator: string): string => `${operator}-keyshares`;
 
@@ -56,7 +68,12 @@ export function selectorLabels(operator: string): Record<string, string> {
   return { [LABELS.name]: "nektar-node", [LABELS.instance]: operator, [LABELS.operator]: operator };
 }
 
-export function operatorResources(operator: Operator, options: OperatorResourceOptions): OperatorResources {
+/**
+ * `peers`: the other Operators' nodes, whose addresses the node dials in place of the ones its
+ * cluster locks list (those of the DKG's Jobs, gone once it is done); the locks still say which
+ * of them it admits.
+ */
+export function operatorResources(operator: Operator, options: OperatorResourceOptions, peers: readonly NodePeer[] = []): OperatorResources {
   const name = operator.metadata!.name!;
   const objectName = nodeName(name);
   const labels = { ...selectorLabels(name), [LABELS.component]: "node" };
@@ -75,6 +92,8 @@ export function operatorResources(operator: Operator, options: OperatorResourceO
     identityFile: `${PATHS.identity}/identity.key`,
     keySharesDir: PATHS.keyShares,
     dataDir: PATHS.data,
+    // In a stable order, so the config hash changes only when a peer does.
+    peers: [...peers].sort((a, b) => (a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0)),
   };
   const nodeConfig = `${JSON.stringify(config, null, 2)}\n`;
 
