@@ -4,7 +4,8 @@
  * signs with each operator's identity. Each Job's pod has a stable DNS name,
  * `<dv>-dkg-<i>.<dv>-dkg.<namespace>.svc` (its hostname and subdomain, and the headless Service
  * `<dv>-dkg`), which is its multiaddr in the definition, so the operators find each other
- * however the pods are scheduled or restarted.
+ * however the pods are scheduled or restarted. Those addresses stay in the lock, dead once the
+ * DKG is done: the nodes dial each other where node.json's `peers` says (operator.ts).
  *
  * A Job's pod runs `nektar dkg` as its init container, into a memory-backed emptyDir, then
  * `nektar controller publish-dkg-output`, which puts the output into the Secret
