@@ -28,7 +28,7 @@ import type { Tracker } from "./tracker.js";
 interface RemoteKind {
   readonly type: RemoteSignType;
   readonly duty: DutyType;
-  /** Whether the object's slot must be near the clock (everything but exits and registrations). */
+  /** Whether the object's slot must be near the clock (not exits, registrations or selection proofs). */
   readonly timely: boolean;
   encode(request: RemoteSignRequest, chain: Chain): { slot: number; bytes: Uint8Array };
   decode(duty: Duty, bytes: Uint8Array, ctx: KindContext): Unsigned;
@@ -68,7 +68,8 @@ const REMOTE_KINDS: readonly RemoteKind[] = [
   {
     type: "aggregation_slot",
     duty: DutyType.PrepareAggregator,
-    timely: true,
+    // Never slashable, and a validator client signs it when it fetches duties, up to two epochs ahead.
+    timely: false,
     encode: (r) => ({ slot: (r as Of<"aggregation_slot">).slot, bytes: ssz.Slot.serialize((r as Of<"aggregation_slot">).slot) }),
     decode: (duty, bytes, ctx) => prepareAggregator.decode(duty, bytes, ctx),
   },
@@ -105,7 +106,8 @@ const REMOTE_KINDS: readonly RemoteKind[] = [
   {
     type: "sync_committee_selection_proof",
     duty: DutyType.PrepareSyncContribution,
-    timely: true,
+    // Never slashable, and a validator client signs it when it fetches duties, up to two epochs ahead.
+    timely: false,
     encode: (r) => {
       const { data } = r as Of<"sync_committee_selection_proof">;
       return { slot: data.slot, bytes: ssz.altair.SyncAggregatorSelectionData.serialize(data) };

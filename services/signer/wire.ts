@@ -121,9 +121,9 @@ export async function startValidatorNode(options: ValidatorNodeOptions): Promise
   const beacon = new BeaconClient(options.beacon);
   const chain = await Chain.load(beacon, now);
   const timing: Timing = {
-    roundTimeoutMs: Math.max(50, chain.slotMs / 6),
+    roundTimeoutMs: Math.max(50, Math.round(chain.slotMs / 6)),
     dutyDeadlineMs: chain.slotMs * chain.slotsPerEpoch,
-    remoteSignTimeoutMs: Math.max(500, chain.slotMs / 3),
+    remoteSignTimeoutMs: Math.max(500, Math.round(chain.slotMs / 3)),
     ...options.timing,
   };
   const pubkeys = lock.validators.map((v, i) => fromHex(v.pubkey, `lock validator ${i}`, 48));

@@ -12,9 +12,7 @@
  * (b) The nodes restart (a SIGKILL, then a start on the same data: slashing protection
  *     survives) as remote signers only, and Lodestar's validator client runs 6 and 7 through the
  *     Web3Signer API of one node: its sync committee messages, each signed by the cluster, are in
- *     the blocks' sync aggregates. (Its attestations are not yet: the node refuses the selection
- *     proofs Lodestar signs an epoch ahead when it fetches duties, and without them Lodestar does
- *     not attest; see docs/node.md.)
+ *     the blocks' sync aggregates, and its attestations are included in blocks.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -125,7 +123,7 @@ describe("nektar node on a Lodestar 1.5.1 dev chain", () => {
     expect(report.keyShares.some((s) => s.lastDuty !== undefined)).toBe(true);
   }, 240_000);
 
-  it("(b) Lodestar's validator client signs through a node's Web3Signer API, and its sync committee messages are included", async () => {
+  it("(b) Lodestar's validator client signs through a node's Web3Signer API: its sync committee messages and attestations are included", async () => {
     await run?.stop();
     run = await startNodes(cluster, [0, 1, 2, 3], { validatorClient: false, logDir: join(dir, "logs-b") });
     const pubkeys = VALIDATORS.map((v) => toHex(interopSecretKey(v).toPublicKey().toBytes()));
@@ -143,11 +141,13 @@ describe("nektar node on a Lodestar 1.5.1 dev chain", () => {
     const withBoth = [];
     for (let slot = fromEpoch * SLOTS_PER_EPOCH; slot < (fromEpoch + 1) * SLOTS_PER_EPOCH; slot++) if (await syncAggregateHasAll(slot)) withBoth.push(slot);
     if (withBoth.length === 0) throw new Error(`no block of epoch ${fromEpoch} aggregates both validators' sync committee messages:\n${diagnostics()}`);
+    // Its attestations (it signs selection proofs up to two epochs ahead when it fetches duties).
+    await attestedEpoch(fromEpoch + 1, 3);
     // Signed through node 0's Web3Signer API, every request checked against the client's own signing root.
     const metrics = await (await fetch(`http://127.0.0.1:${cluster.ports[0]!.metrics}/metrics`)).text();
-    for (const type of ["SYNC_COMMITTEE_MESSAGE", "SYNC_COMMITTEE_SELECTION_PROOF", "SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF"]) {
+    for (const type of ["ATTESTATION", "AGGREGATION_SLOT", "SYNC_COMMITTEE_MESSAGE", "SYNC_COMMITTEE_SELECTION_PROOF", "SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF"]) {
       expect(metrics).toMatch(new RegExp(`^nektar_web3signer_request_duration_seconds_count\\{type="${type}",status="200"\\} [1-9]`, "m"));
     }
     expect(validatorClient.exited()).toBeUndefined();
-  }, 240_000);
+  }, 360_000);
 });
