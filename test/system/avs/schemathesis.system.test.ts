@@ -7,6 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { toUtf8Bytes } from "ethers";
 
 import { startGateway } from "../../../services/avs/gateway.js";
@@ -60,11 +63,14 @@ describe("the AVS gateway under schemathesis", () => {
       `x-api-key: ${KEY}`,
       "--no-color",
     ];
+    // Its working directory gets a .schemathesis cache: a temporary one, not the checkout.
+    const cwd = await mkdtemp(join(tmpdir(), "nektar-schemathesis-"));
     const { code, output } = await new Promise<{ code: number; output: string }>((resolve) => {
-      execFile(bin, args, { timeout: 240_000, maxBuffer: 16 << 20, env: { ...process.env, SCHEMATHESIS_TELEMETRY: "false" } }, (err, stdout, stderr) => {
+      execFile(bin, args, { cwd, timeout: 240_000, maxBuffer: 16 << 20, env: { ...process.env, SCHEMATHESIS_TELEMETRY: "false" } }, (err, stdout, stderr) => {
         resolve({ code: err === null ? 0 : typeof err.code === "number" ? err.code : 1, output: `${stdout}\n${stderr}` });
       });
     });
+    await rm(cwd, { recursive: true, force: true });
     if (code !== 0) process.stderr.write(output);
     expect(output).not.toMatch(/Server error/i);
     expect(code).toBe(0);
