@@ -176,7 +176,19 @@ export class ContainerCluster {
 
   /** Removes every container, the network and the host folder. */
   async stop(): Promise<void> {
-    await Promise.all([...this.containers.values()].map((c) => c.remove()));
+    try {
+      await this.removeAll();
+    } finally {
+      // NEKTAR_KEEP_CONTAINER_LOGS=1 keeps the volumes and logs, to look into a failed run.
+      if (process.env.NEKTAR_KEEP_CONTAINER_LOGS === "1") process.stderr.write(`container volumes and logs kept in ${this.dir}\n`);
+      else rmSync(this.dir, { recursive: true, force: true });
+    }
+  }
+
+  private async removeAll(): Promise<void> {
+    // One at a time: the engine (20.10) has left a network with a phantom endpoint after many
+    // concurrent removals of containers that had been disconnected and reconnected.
+    for (const container of this.containers.values()) await container.remove();
     this.containers.clear();
     await Promise.all([...this.oneShots].map((c) => c.stop({ timeout: 0 })));
     this.oneShots.clear();
@@ -184,8 +196,8 @@ export class ContainerCluster {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
-    await this.network.stop();
-    rmSync(this.dir, { recursive: true, force: true });
+    // The engine releases a removed container's endpoint a moment after the removal returns.
+    await eventually(() => this.network.stop(), 30_000);
   }
 
   private async create(
@@ -243,6 +255,11 @@ export class NodeContainer {
     return (await this.container.inspect()).State.Running;
   }
 
+  /** When its process last started: a restart changes it. */
+  async startedAt(): Promise<string> {
+    return (await this.container.inspect()).State.StartedAt;
+  }
+
   /** The exit code of its last run (meaningful once it is not running). */
   async exitCode(): Promise<number> {
     return (await this.container.inspect()).State.ExitCode;
@@ -297,6 +314,9 @@ export class NodeContainer {
 
   /** Removes the container (its volume, a host folder, stays until the cluster stops). */
   async remove(): Promise<void> {
+    if (this.network !== undefined && (await this.container.inspect()).NetworkSettings.Networks[this.networkName] !== undefined) {
+      await this.network.disconnect({ Container: this.container.id, Force: true });
+    }
     await this.started.stop({ timeout: 0, removeVolumes: true });
   }
 }

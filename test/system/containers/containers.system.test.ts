@@ -5,25 +5,28 @@
  * the suite's own run time is printed once, at its end.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { verify } from "@chainsafe/blst";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
-import { DOMAIN_BEACON_ATTESTER } from "@lodestar/params";
-import { ssz, type phase0 } from "@lodestar/types";
-import { AppsV1Api, CoordinationV1Api, KubernetesObjectApi } from "@kubernetes/client-node";
-import { examples } from "../../../controller/api/examples.js";
 import { join } from "node:path";
+import { verify } from "@chainsafe/blst";
+import { AppsV1Api, CoordinationV1Api, KubernetesObjectApi } from "@kubernetes/client-node";
+import { DOMAIN_BEACON_ATTESTER, ForkName } from "@lodestar/params";
+import { ssz, type phase0 } from "@lodestar/types";
+import { examples } from "../../../controller/api/examples.js";
 import { type ClusterLock, readLockFile } from "../../../services/core/cluster/lock.js";
-import { KEYS_DIR, LOCK_FILE, DEPOSIT_DATA_FILE, readKeyShares } from "../../../services/core/cluster/shares.js";
+import { DEPOSIT_DATA_FILE, KEYS_DIR, LOCK_FILE, readKeyShares } from "../../../services/core/cluster/shares.js";
 import { parsePublicKey, parseSignature, recoverSignature, signPartial } from "../../../services/core/crypto/index.js";
 import { computeDomain, computeSigningRoot } from "../../../services/core/eth/domains.js";
+import type { Network } from "../../../services/core/eth/networks.js";
 import { fromHex, toHex } from "../../../services/core/hex.js";
-import { createNamespace, installCrds, startCluster } from "../controller/cluster.js";
-import { freePort } from "../processes.js";
 import { BeaconDouble } from "../../doubles/beacon/double.js";
+import { expectedDuties, networkOf, slashable, submittedAttestations, submittedBlocks, untilSlot } from "../../signer/chain.js";
+import { createNamespace, installCrds, startCluster } from "../controller/cluster.js";
+import { interopSecretScalar } from "../lodestar/interop.js";
+import { freePort } from "../processes.js";
 import { ContainerCluster, NEKTAR_UID, type NodeContainer, eventually } from "./cluster.js";
 import { type DkgOutput, PASSWORD, dkgInContainers } from "./dkg.js";
-import { API_PORT, DOUBLE_NETWORK, nodeReport, ready, startNodes } from "./nodes.js";
+import { API_PORT, DOUBLE_NETWORK, dealCluster, nodeReport, ready, slashingProtection, startNodes } from "./nodes.js";
 
 // The beacon double's chain (test/doubles/beacon/double.ts): Altair from genesis.
 const DOUBLE_GVR = new Uint8Array(32).fill(0x42);
@@ -188,4 +191,138 @@ describe("the controller image", () => {
       await kube.stop();
     }
   }, 240_000);
+});
+
+describe("16 operator containers, t = 11, under faults", () => {
+  const N = 16;
+  const VALIDATORS = [0, 1, 2];
+  // Slots of 5 s and phase0 duties (attestations, aggregation, proposals): sixteen nodes and the
+  // beacon double keep up on two shared cores.
+  const SLOT_MS = 5_000;
+  const SLOTS_PER_EPOCH = 4;
+  /** How long after its slot's start a node may still complete a duty: an epoch. */
+  const DEADLINE_MS = SLOT_MS * SLOTS_PER_EPOCH;
+  let c: ContainerCluster;
+  let double: BeaconDouble;
+  let network: Network;
+  let lock: ClusterLock;
+  let nodes: NodeContainer[];
+  const started = new Map<string, string>();
+
+  beforeAll(async () => {
+    c = await ContainerCluster.start();
+    double = await BeaconDouble.start({ slotMs: SLOT_MS, slotsPerEpoch: SLOTS_PER_EPOCH, validators: 8, fork: ForkName.phase0 });
+    network = await networkOf(double);
+    ({ lock } = await dealCluster(c, { validatorSecrets: VALIDATORS.map(interopSecretScalar), operators: N, threshold: 11 }));
+    const beacon = await c.forward({ host: "127.0.0.1", port: Number(new URL(double.url).port) });
+    nodes = await startNodes(c, lock.definition.operators.map((op) => op.name), { beaconUrl: `http://${beacon.host}:${beacon.port}`, validatorClient: true });
+    await Promise.all(nodes.map((node) => eventually(() => connected(node), 180_000)));
+    for (const node of nodes) started.set(node.name, await node.startedAt());
+  }, 300_000);
+
+  afterAll(async () => {
+    await c?.stop();
+    await double?.stop();
+  }, 120_000);
+
+  async function connected(node: NodeContainer): Promise<void> {
+    const report = await nodeReport(node);
+    if (report.connectedPeers !== N - 1) throw new Error(`${node.name}: ${report.connectedPeers} peers connected`);
+  }
+
+  /** The next whole epoch's slots [from, to), once the cluster is past its genesis epoch. */
+  function nextEpoch(): [number, number] {
+    const from = Math.max(SLOTS_PER_EPOCH, (Math.floor(double.currentSlot() / SLOTS_PER_EPOCH) + 1) * SLOTS_PER_EPOCH);
+    return [from, from + SLOTS_PER_EPOCH];
+  }
+
+  /** The duties of [from, to) and those the beacon node received, signed by the validator's key. */
+  function duties(from: number, to: number) {
+    const expected = expectedDuties(double, VALIDATORS, from, to);
+    const attestations = submittedAttestations(double, network);
+    const blocks = submittedBlocks(double, network);
+    return {
+      expected,
+      attested: expected.attestations.filter((d) => attestations.some((a) => a.validator === d.validator && a.data.slot === d.slot && a.valid)),
+      proposed: expected.blocks.filter((d) => blocks.some((b) => b.validator === d.validator && b.slot === d.slot && b.valid)),
+    };
+  }
+
+  /** Waits until every duty of the next epoch is done, until their deadline at most. */
+  async function everyDutyOfNextEpoch(): Promise<void> {
+    const [from, to] = nextEpoch();
+    await eventually(async () => {
+      const { expected, attested, proposed } = duties(from, to);
+      if (attested.length < expected.attestations.length || proposed.length < expected.blocks.length || double.currentSlot() < to) {
+        throw new Error(`slots ${from}-${to - 1}: ${attested.length}/${expected.attestations.length} attestations, ${proposed.length}/${expected.blocks.length} blocks`);
+      }
+    }, double.slotStartMs(to) + DEADLINE_MS - Date.now());
+  }
+
+  const node = (name: string) => nodes.find((n) => n.name === name)!;
+
+  it("does every duty with 5 containers killed, stopped or cut off", async () => {
+    await Promise.all([node("op-15").kill(), node("op-14").kill(), node("op-13").stop(), node("op-12").disconnect(), node("op-11").disconnect()]);
+    await everyDutyOfNextEpoch();
+  }, 120_000);
+
+  it("does no duty with a 6th paused, and heals without restarting the others", async () => {
+    await node("op-10").pause();
+    const [from, to] = nextEpoch();
+    await untilSlot(double, to);
+    // Ten partial signatures exist for each duty, eleven are needed: nothing can be recovered.
+    const stalled = duties(from, to);
+    expect(stalled.expected.attestations.length).toBe(3);
+    expect(stalled.attested).toEqual([]);
+    expect(stalled.proposed).toEqual([]);
+
+    await Promise.all([node("op-10").unpause(), node("op-11").reconnect(), node("op-12").reconnect(), node("op-13").start(), node("op-14").start(), node("op-15").start()]);
+    await everyDutyOfNextEpoch();
+    for (const name of ["op-0", "op-1", "op-2", "op-3", "op-4", "op-5", "op-6", "op-7", "op-8", "op-9", "op-10", "op-11", "op-12"]) {
+      expect(await node(name).startedAt()).toBe(started.get(name));
+    }
+  }, 180_000);
+
+  it("keeps the slashing protection of a container killed during a duty, which rejoins when restarted", async () => {
+    const victim = node("op-3");
+    const pubkey = lock.validators[0]!.pubkey;
+    const targets = async () => (await slashingProtection(victim, pubkey)).data[0]?.signed_attestations.map((a) => `${a.target_epoch}:${a.signing_root}`) ?? [];
+    const before = await targets();
+    // Killed the moment it has recorded a new vote: it has signed its partial, the duty is under way.
+    const signed = await eventually(async () => {
+      const now = await targets();
+      if (now.length === before.length) throw new Error("no new vote yet");
+      return now;
+    }, 4 * DEADLINE_MS, 50);
+    await victim.kill();
+    await victim.start();
+    await eventually(() => connected(victim), 120_000);
+    expect(await targets()).toEqual(expect.arrayContaining(signed));
+    // It signs again: a later duty of its own.
+    const restartedAt = double.currentSlot();
+    await eventually(async () => {
+      const lastDuty = (await nodeReport(victim)).keyShares.map((s) => s.lastDuty?.slot ?? -1);
+      if (Math.max(...lastDuty) <= restartedAt) throw new Error(`op-3's last duty: slot ${Math.max(...lastDuty)}`);
+    }, 2 * DEADLINE_MS);
+  }, 180_000);
+
+  it("never signed anything slashable: in what the beacon node received, or in any node's record", async () => {
+    const attestations = submittedAttestations(double, network);
+    const blocks = submittedBlocks(double, network);
+    expect(attestations.length).toBeGreaterThan(0);
+    expect([...attestations, ...blocks].every((s) => s.valid)).toBe(true);
+    expect(
+      slashable(
+        attestations.map((a) => ({ validator: a.validator, source: a.data.source.epoch, target: a.data.target.epoch, root: a.dataRoot })),
+        blocks.map((b) => ({ validator: b.validator, slot: b.slot, root: b.root })),
+      ),
+    ).toEqual([]);
+    for (const n of nodes) {
+      const records = await Promise.all(lock.validators.map((v) => slashingProtection(n, v.pubkey)));
+      const votes = records.flatMap((r, v) => (r.data[0]?.signed_attestations ?? []).map((a) => ({ validator: v, source: Number(a.source_epoch), target: Number(a.target_epoch), root: a.signing_root ?? "" })));
+      const signedBlocks = records.flatMap((r, v) => (r.data[0]?.signed_blocks ?? []).map((b) => ({ validator: v, slot: Number(b.slot), root: b.signing_root ?? "" })));
+      expect(votes.length).toBeGreaterThan(0);
+      expect(slashable(votes, signedBlocks)).toEqual([]);
+    }
+  }, 60_000);
 });

@@ -54,10 +54,9 @@ export function writeNodeConfig(cluster: ContainerCluster, op: string, options: 
 export function startNodes(cluster: ContainerCluster, operators: readonly string[], options: { beaconUrl: string; validatorClient: boolean }): Promise<NodeContainer[]> {
   return Promise.all(
     operators.map((op) =>
-      cluster.start(op, ["node", "--config", writeNodeConfig(cluster, op, options)], {
-        // @lodestar/types sizes blocks by the preset: the beacon double's is minimal.
-        env: { LODESTAR_PRESET: "minimal" },
-      }),
+      // The preset of @lodestar/types (its default, mainnet) is the test process's too, where
+      // the beacon double encodes what the nodes decode.
+      cluster.start(op, ["node", "--config", writeNodeConfig(cluster, op, options)]),
     ),
   );
 }
@@ -66,6 +65,17 @@ export async function nodeReport(node: NodeContainer): Promise<NodeReport> {
   const response = await fetch(`${await node.url(API_PORT)}/v1/node`, { signal: AbortSignal.timeout(5_000) });
   if (response.status !== 200) throw new Error(`${node.name}: GET /v1/node answered ${response.status}`);
   return (await response.json()) as NodeReport;
+}
+
+/** One validator's EIP-3076 interchange, as the node API exports it from the node's store. */
+export interface Interchange {
+  data: { pubkey: string; signed_blocks: { slot: string; signing_root?: string }[]; signed_attestations: { source_epoch: string; target_epoch: string; signing_root?: string }[] }[];
+}
+
+export async function slashingProtection(node: NodeContainer, pubkey: string): Promise<Interchange> {
+  const response = await fetch(`${await node.url(API_PORT)}/v1/slashing-protection?pubkey=${pubkey}`, { signal: AbortSignal.timeout(5_000) });
+  if (response.status !== 200) throw new Error(`${node.name}: GET /v1/slashing-protection answered ${response.status}`);
+  return (await response.json()) as Interchange;
 }
 
 export async function ready(node: NodeContainer): Promise<void> {

@@ -120,7 +120,7 @@ if [ -f "$ca_bundle" ]; then
   ca_args=(-C "$(dirname "$ca_bundle")" --transform "s,^$(basename "$ca_bundle")\$,docker/npm-ca.pem," "$(basename "$ca_bundle")")
 fi
 if ! tar -c --null -C "$repo" -T "$files" "${ca_args[@]}" |
-  DOCKER_BUILDKIT=0 docker build -f docker/Dockerfile -t "$IMAGE" - >"$root/build.log" 2>&1; then
+  DOCKER_BUILDKIT=0 docker build --force-rm -f docker/Dockerfile -t "$IMAGE" - >"$root/build.log" 2>&1; then
   log "building $IMAGE failed; end of $root/build.log:"
   tail -30 "$root/build.log" >&2
   exit 1
