@@ -6,13 +6,12 @@
  */
 import { mkdir } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { LOCK_VERSION, type ClusterLock, lockHash, signLockHash } from "../../core/cluster/lock.js";
+import { dealCluster } from "../../core/cluster/dealt.js";
+import type { ClusterLock } from "../../core/cluster/lock.js";
 import { KEYS_DIR, LOCK_FILE } from "../../core/cluster/shares.js";
-import { publicShare, secretKeyFromScalar, splitSecret } from "../../core/crypto/index.js";
 import { BeaconClient, BeaconNodes } from "../../core/eth/beacon/index.js";
-import { type Network, depositDataEntry, depositMessage, depositSigningRoot, eth1WithdrawalCredentials } from "../../core/eth/index.js";
+import type { Network } from "../../core/eth/index.js";
 import { NektarError } from "../../core/errors.js";
-import { toHex } from "../../core/hex.js";
 import { writeFileAtomic } from "../../core/store/files.js";
 import type { ClusterDefinition } from "../../core/p2p/definition.js";
 import { writeCeremonyOutput } from "../../dkg/output.js";
@@ -24,8 +23,6 @@ import type { Lifecycle } from "./lifecycle.js";
 import type { LogFiles } from "./logs.js";
 import { DEVNET_KDF, type DevnetOperator, IDENTITY_FILE } from "./operators.js";
 import { HOST, type Ports } from "./ports.js";
-
-const DEPOSIT_GWEI = 32_000_000_000;
 
 /** The beacon node's network (name, genesis fork version and validators root), or an error naming the URL. */
 export async function beaconNetwork(url: string): Promise<Network> {
@@ -49,27 +46,10 @@ export async function splitInteropValidators(
   network: Network,
   password: string,
 ): Promise<ClusterLock> {
-  const n = operators.length;
-  const credentials = eth1WithdrawalCredentials(definition.withdrawalAddress);
-  const secrets = indices.map(interopSecret);
-  const split = secrets.map((secret) => splitSecret(secret, n, definition.threshold).shares);
-  const validators = secrets.map((secret, v) => {
-    const key = secretKeyFromScalar(secret);
-    const message = depositMessage(key.toPublicKey().toBytes(), credentials, DEPOSIT_GWEI);
-    const signature = key.sign(depositSigningRoot(message, network.genesisForkVersion)).toBytes();
-    return {
-      pubkey: toHex(key.toPublicKey().toBytes()),
-      publicShares: split[v]!.map((share) => toHex(publicShare(share).publicKey.toBytes())),
-      depositData: depositDataEntry({ message, signature, network }),
-    };
-  });
-  const unsigned = { version: LOCK_VERSION, definition, validators } as const;
-  const hash = lockHash(unsigned);
-  const signatures = await Promise.all(operators.map(async (op) => toHex(await signLockHash(hash, op.identity))));
-  const lock: ClusterLock = { ...unsigned, lockHash: toHex(hash), signatures };
+  const { lock, shares } = await dealCluster(definition, indices.map(interopSecret), network, operators.map((op) => op.identity));
   await Promise.all(
     operators.map((op, i) =>
-      writeCeremonyOutput(dkgDir(op), { lock, shareId: i + 1, shares: split.map((shares) => shares[i]!.value), disqualified: [] }, { password, kdf: DEVNET_KDF }),
+      writeCeremonyOutput(dkgDir(op), { lock, shareId: i + 1, shares: shares[i]!, disqualified: [] }, { password, kdf: DEVNET_KDF }),
     ),
   );
   return lock;

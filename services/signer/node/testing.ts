@@ -11,11 +11,12 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type KdfParams, encryptKeystore, publicShare, secretKeyFromScalar, splitSecret, toBytes32, writeKeystoreFile } from "../../core/crypto/index.js";
-import { type ClusterLock, LOCK_VERSION, formatLock, lockHash, signLockHash } from "../../core/cluster/lock.js";
+import { type KdfParams, encryptKeystore, toBytes32, writeKeystoreFile } from "../../core/crypto/index.js";
+import { dealCluster } from "../../core/cluster/dealt.js";
+import { type ClusterLock, formatLock } from "../../core/cluster/lock.js";
 import { type KeyShareEntry, MANIFEST_FILE, lockFileName } from "../../core/cluster/manifest.js";
 import { KEYS_DIR, LOCK_FILE, keystoreFile } from "../../core/cluster/shares.js";
-import { depositDataEntry, depositMessage, depositSigningRoot, eth1WithdrawalCredentials, type Network } from "../../core/eth/index.js";
+import type { Network } from "../../core/eth/index.js";
 import { toHex } from "../../core/hex.js";
 import { createDefinition, signDefinition } from "../../core/p2p/definition.js";
 import { type Identity, createIdentityFile } from "../../core/p2p/identity.js";
@@ -79,31 +80,14 @@ export async function writeTestCluster(dir: string, options: TestClusterOptions)
   });
   for (const { identity } of identities) definition = await signDefinition(definition, identity);
 
-  const split = options.validatorSecrets.map((secret) => splitSecret(secret, n, threshold).shares);
-  const validators = options.validatorSecrets.map((secret, v) => {
-    const key = secretKeyFromScalar(secret);
-    const message = depositMessage(key.toPublicKey().toBytes(), eth1WithdrawalCredentials(WITHDRAWAL_ADDRESS), 32_000_000_000);
-    const signature = key.sign(depositSigningRoot(message, network.genesisForkVersion)).toBytes();
-    return {
-      pubkey: toHex(key.toPublicKey().toBytes()),
-      publicShares: split[v]!.map((share) => toHex(publicShare(share).publicKey.toBytes())),
-      depositData: depositDataEntry({ message, signature, network }),
-    };
-  });
-  const unsigned = { version: LOCK_VERSION, definition, validators } as const;
-  const hash = lockHash(unsigned);
-  const lock: ClusterLock = {
-    ...unsigned,
-    lockHash: toHex(hash),
-    signatures: await Promise.all(identities.map(async ({ identity }) => toHex(await signLockHash(hash, identity)))),
-  };
+  const { lock, shares: operatorShares } = await dealCluster(definition, options.validatorSecrets, network, identities.map(({ identity }) => identity));
 
   const operators: TestOperatorFiles[] = [];
   for (const [i, { identity, dir: opDir, identityFile }] of identities.entries()) {
     const passwordFile = join(opDir, "password.txt");
     await writeFile(passwordFile, `${TEST_PASSWORD}\n`, { mode: 0o600 });
     await writeFile(join(opDir, "dkg", LOCK_FILE), formatLock(lock));
-    const shares = split.map((shares) => shares[i]!.value);
+    const shares = operatorShares[i]!;
     for (const [v, share] of shares.entries()) {
       await writeKeystoreFile(join(opDir, "dkg", KEYS_DIR, keystoreFile(v)), await encryptKeystore(toBytes32(share), TEST_PASSWORD, { kdf: TEST_KDF }));
     }
