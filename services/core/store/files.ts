@@ -74,7 +74,8 @@ export async function publishDirectory(dir: string, fill: (tmpDir: string) => Pr
   }
 }
 
-async function syncDirectory(dir: string): Promise<void> {
+/** fsyncs a directory, so an entry created or renamed in it survives a crash. */
+export async function syncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, "r");
   try {
     await handle.sync();

@@ -9,6 +9,7 @@ import { type FileHandle, open, readFile, rename, unlink } from "node:fs/promise
 import { basename, dirname, join } from "node:path";
 import { crc32 } from "node:zlib";
 import { NektarError } from "../../core/errors.js";
+import { syncDirectory } from "../../core/store/files.js";
 
 interface Waiter {
   resolve(): void;
@@ -190,13 +191,4 @@ function countLines(data: string): number {
   let n = 0;
   for (let i = data.indexOf("\n"); i >= 0; i = data.indexOf("\n", i + 1)) n++;
   return n;
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }

@@ -201,6 +201,7 @@ async function runAndKill(dir: string, count: number): Promise<number[]> {
   const sources = [
     "services/core/errors.ts",
     "services/core/hex.ts",
+    "services/core/store/files.ts",
     ...["attestation", "block", "errors", "log", "store", "types"].map((m) => `services/signer/slashingProtection/${m}.ts`),
   ];
   for (const file of sources) {
