@@ -76,7 +76,8 @@ describe("nektar node's HTTP APIs, four nodes in one process", () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "nektar-node-api-"));
     // Slots of 6 s: the tests run within an epoch of the clock, as a validator client's requests do.
-    beacon = await BeaconDouble.start({ slotMs: 6000 });
+    // Genesis a slot ago: a node refuses requests for slots ahead of its clock, and setup can beat genesis.
+    beacon = await BeaconDouble.start({ slotMs: 6000, genesisDelayMs: -6000 });
     const ports = await freePorts(3 * N);
     cluster = await writeTestCluster(dir, {
       validatorSecrets: secrets,

@@ -35,7 +35,8 @@ describe("nektar node dials its peers where node.json's peers says, not where th
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "nektar-node-peers-"));
-    beacon = await BeaconDouble.start({ slotMs: 6000 });
+    // Genesis a slot ago: a node refuses requests for slots ahead of its clock.
+    beacon = await BeaconDouble.start({ slotMs: 6000, genesisDelayMs: -6000 });
     // The lock's ports are free ones nobody listens on: dialing them is refused.
     const ports = await freePorts(4 * N);
     const [lockPorts, p2p, apiPorts, metricsPorts] = [0, 1, 2, 3].map((k) => ports.slice(k * N, (k + 1) * N)) as [number[], number[], number[], number[]];

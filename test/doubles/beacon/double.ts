@@ -34,7 +34,7 @@ export interface BeaconDoubleOptions {
   readonly fork?: ForkName;
   /** Reported by /eth/v1/node/version. */
   readonly version?: string;
-  /** How long from now the chain starts (rounded up to a whole second). Default one slot. */
+  /** How long from now the chain starts (rounded up to a whole second; negative: it started that long ago). Default one slot. */
   readonly genesisDelayMs?: number;
 }
 

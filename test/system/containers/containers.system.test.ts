@@ -111,7 +111,8 @@ describe("a DKG among 4 containers", () => {
   it("then runs `nektar node` in each operator's container on that output: the cluster signs for a validator client, and refuses a double vote", async () => {
     const c = containers();
     // Slots of 6 s: the remote-signing timeout (a third of a slot) holds on a loaded machine.
-    const beacon = await BeaconDouble.start({ slotMs: 6_000 });
+    // Genesis a slot ago: a node refuses requests for slots ahead of its clock.
+    const beacon = await BeaconDouble.start({ slotMs: 6_000, genesisDelayMs: -6_000 });
     try {
       const forwarded = await c.forward({ host: "127.0.0.1", port: Number(new URL(beacon.url).port) });
       // The test is the validator client: the nodes do no duties of their own.
