@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
-import { verify } from "@chainsafe/blst";
+import { randomBytes } from "node:crypto";
+import { Signature, verify } from "@chainsafe/blst";
 import { Registry } from "prom-client";
 import { parsePublicKey, parseSignature, secretKeyFromScalar } from "../core/crypto/index.js";
 import { fromHex } from "../core/hex.js";
@@ -58,7 +59,20 @@ describe("sigagg", () => {
     expect(invalid?.value).toBe(1);
   });
 
-  it("drops bytes that are not a G2 point", async () => {
+  it("drops a point of the curve outside G2 once recovery fails, and recovers from the next valid partial", async () => {
+    const { sigagg, aggregates, partial, pubkey, registry } = await setup();
+    sigagg.add(id, root, 1, partial(0), "peer");
+    sigagg.add(id, root, 2, curvePointOutsideG2(), "peer");
+    sigagg.add(id, root, 3, partial(2), "peer");
+    expect(aggregates).toEqual([]);
+    sigagg.add(id, root, 4, partial(3), "peer");
+    expect(aggregates).toHaveLength(1);
+    expect(verify(root, pubkey, parseSignature(aggregates[0]!.signature, "signature"))).toBe(true);
+    const invalid = (await registry.getSingleMetric("nektar_signer_partials_received_total")!.get()).values.find((v) => v.labels.result === "invalid");
+    expect(invalid?.value).toBe(1);
+  });
+
+  it("drops bytes that are not a point of the curve", async () => {
     const { sigagg, aggregates, partial, registry } = await setup();
     sigagg.add(id, root, 1, new Uint8Array(96).fill(1), "peer");
     sigagg.add(id, root, 2, partial(1), "peer");
@@ -68,3 +82,17 @@ describe("sigagg", () => {
     expect(invalid?.value).toBe(1);
   });
 });
+
+/** A compressed point of the twist that is almost surely not in G2 (the cofactor is huge). */
+function curvePointOutsideG2(): Uint8Array {
+  for (;;) {
+    const bytes = randomBytes(96);
+    bytes[0] = (bytes[0]! & 0x1f) | 0x80; // compressed, not infinity
+    try {
+      Signature.fromBytes(bytes, false);
+      return bytes;
+    } catch {
+      // x had no point: try another
+    }
+  }
+}

@@ -1,11 +1,12 @@
 /**
  * Signature aggregation: partial signatures per (duty, signing root) until t of them are valid,
  * then the validator's signature, recovered by Lagrange interpolation and verified once against
- * the validator key. Each partial is group-checked as it arrives; its validity against its
- * share's public key is checked only if the recovered signature fails (see tryRecover).
+ * the validator key. A partial is only decompressed as it arrives (on the curve); its subgroup
+ * and its validity against its share's public key are checked only if the recovered signature
+ * fails (see tryRecover): per partial, the subgroup check would cost more than the recovery.
  */
-import { type PublicKey, type Signature, verify } from "@chainsafe/blst";
-import { findInvalidPartials, parsePublicKey, parseSignature, recoverSignature } from "../core/crypto/index.js";
+import type { PublicKey, Signature } from "@chainsafe/blst";
+import { findInvalidPartials, inSignatureGroup, parsePublicKey, parseSignatureOnCurve, recoverSignature, verifyInGroup } from "../core/crypto/index.js";
 import { fromHex, toHex } from "../core/hex.js";
 import type { Logger } from "../core/log/index.js";
 import type { ClusterLock } from "../core/cluster/lock.js";
@@ -45,9 +46,8 @@ export class SigAgg {
   }
 
   /**
-   * Adds share `shareId`'s partial of `signingRoot` for duty `id`. Bytes from a peer are
-   * group-checked here (a bad point is dropped and counted); validity against the share's public
-   * key is checked with the batch.
+   * Adds share `shareId`'s partial of `signingRoot` for duty `id`. Bytes that are no point of the
+   * curve are dropped and counted here; the rest is checked if recovery fails.
    */
   add(id: DutyId, signingRoot: Uint8Array, shareId: number, partial: Uint8Array, from: "self" | "peer"): void {
     if (id.validator >= this.validatorKeys.length) return;
@@ -57,10 +57,10 @@ export class SigAgg {
     if (pending.done) return;
     let signature: Signature;
     try {
-      signature = parseSignature(partial, `partial of share ${shareId} for ${key}`);
+      signature = parseSignatureOnCurve(partial, `partial of share ${shareId} for ${key}`);
     } catch (err) {
       this.metrics.partials.inc({ type: id.type, result: "invalid_point" });
-      this.log.warn({ duty: key, shareId, err: (err as Error).message }, "dropped a partial signature that is not a G2 point");
+      this.log.warn({ duty: key, shareId, err: (err as Error).message }, "dropped a partial signature that is not a point of the curve");
       return;
     }
     const root = toHex(signingRoot);
@@ -84,16 +84,20 @@ export class SigAgg {
   }
 
   /**
-   * Optimistic: recover from the first t and verify the result once against the validator key.
-   * A valid signature is all that matters, and a bad partial can only make it invalid; only then
-   * are the partials checked (batched, then one by one) and the culprits dropped.
+   * Optimistic: recover from the first t and verify the result once, group check included,
+   * against the validator key. A valid signature is the key's one signature of the root whatever
+   * the partials were, and a bad partial can only make it invalid; only then are the partials
+   * checked (subgroup, then batched, then one by one) and the culprits dropped.
    */
   private tryRecover(id: DutyId, pending: Pending, signingRoot: Uint8Array, partials: Map<number, Signature>): void {
     const started = performance.now();
     const chosen = [...partials].slice(0, this.threshold).map(([shareId, signature]) => ({ id: shareId, signature }));
     const signature = recoverSignature(chosen, this.threshold);
-    if (!verify(signingRoot, this.validatorKeys[id.validator]!, signature)) {
-      const invalid = findInvalidPartials(signingRoot, chosen, this.publicShares[id.validator]!);
+    if (!verifyInGroup(signingRoot, this.validatorKeys[id.validator]!, signature)) {
+      // The batched check is sound only for points of the subgroup.
+      const outside = chosen.filter((p) => !inSignatureGroup(p.signature)).map((p) => p.id);
+      const inGroup = chosen.filter((p) => !outside.includes(p.id));
+      const invalid = [...outside, ...findInvalidPartials(signingRoot, inGroup, this.publicShares[id.validator]!)];
       for (const shareId of invalid) partials.delete(shareId);
       this.metrics.partials.inc({ type: id.type, result: "invalid" }, invalid.length);
       this.log.warn({ duty: dutyKey(id), shares: invalid }, "dropped partial signatures that do not verify against their public shares");

@@ -10,8 +10,11 @@ import {
   InvalidSecretKeyError,
   parsePublicKey,
   parseSecretKey,
+  inSignatureGroup,
   parseSignature,
+  parseSignatureOnCurve,
   secretKeyFromScalar,
+  verifyInGroup,
 } from "./bls.js";
 import { FR_ORDER, randomScalar, toBytes32 } from "./fr.js";
 
@@ -133,6 +136,30 @@ describe("parseSignature", () => {
     expectInvalidPoint(() => parseSignature(offSubgroup("G2"), what), what, /not in the prime-order subgroup/);
     expectInvalidPoint(() => parseSignature(randomBytes(96), what), what, /not a valid BLS signature/);
     expectInvalidPoint(() => parseSignature("0x00" as unknown as Uint8Array, what), what, /expected the bytes/);
+  });
+});
+
+describe("parseSignatureOnCurve, inSignatureGroup, verifyInGroup", () => {
+  const what = "partial of share 2";
+
+  it("accepts a point of the curve outside G2, which inSignatureGroup and verifyInGroup then refuse", () => {
+    const outside = parseSignatureOnCurve(offSubgroup("G2"), what);
+    expect(inSignatureGroup(outside)).toBe(false);
+    expect(verifyInGroup(randomBytes(32), SecretKey.fromBytes(toBytes32(randomScalar())).toPublicKey(), outside)).toBe(false);
+  });
+
+  it("accepts a signature, in the group, that verifies", () => {
+    const key = SecretKey.fromBytes(toBytes32(randomScalar()));
+    const message = randomBytes(32);
+    const sig = parseSignatureOnCurve(key.sign(message).toBytes(), what);
+    expect(inSignatureGroup(sig)).toBe(true);
+    expect(verifyInGroup(message, key.toPublicKey(), sig)).toBe(true);
+    expect(verifyInGroup(randomBytes(32), key.toPublicKey(), sig)).toBe(false);
+  });
+
+  it("rejects wrong lengths and points off the curve, naming the input", () => {
+    expectInvalidPoint(() => parseSignatureOnCurve(new Uint8Array(95), what), what, /expected a 96-byte/);
+    expectInvalidPoint(() => parseSignatureOnCurve(offCurve("G2"), what), what, /not on the curve|bad encoding/);
   });
 });
 
