@@ -5,8 +5,8 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
+import { freePorts } from "../../services/core/p2p/testing.js";
 
 export interface StartProcessOptions {
   /** The child's whole environment; default this process's. */
@@ -98,16 +98,8 @@ export class Processes {
   }
 }
 
-/** A port free on 127.0.0.1 a moment ago (for servers that cannot pick their own and report it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const socket = createServer();
-    socket.once("error", reject);
-    socket.listen(0, "127.0.0.1", () => {
-      const address = socket.address();
-      socket.close(() =>
-        typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
+/** A free port on 127.0.0.1 (for servers that cannot pick their own and report it): see freePorts. */
+export async function freePort(): Promise<number> {
+  const [port] = await freePorts(1);
+  return port!;
 }

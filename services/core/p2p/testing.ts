@@ -19,17 +19,32 @@ export interface TestClusterOptions extends Partial<Omit<ClusterHostOptions, "id
   addressing?: "ip4" | "dns4";
 }
 
-/** Distinct free TCP ports on 127.0.0.1 (held open together, so they differ, then released). */
+/**
+ * Where freePorts looks: below Linux's ephemeral range (32768-60999), so no outgoing connection
+ * can take a port between its check here and its use; a slice per jest worker, so test files
+ * running in parallel never pick the same one.
+ */
+const PORT_SLICE = 1_500;
+const PORT_BASE = 20_000 + ((Number(process.env.JEST_WORKER_ID ?? 1) - 1) % 8) * PORT_SLICE;
+let nextPort = 0;
+
+/** Distinct free TCP ports on 127.0.0.1 (each checked by binding it, then released for its user). */
 export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => {
-      const server = createServer();
-      return new Promise<typeof server>((resolve, reject) => server.once("error", reject).listen(0, "127.0.0.1", () => resolve(server)));
-    }),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  const ports: number[] = [];
+  for (let tried = 0; ports.length < n; tried++) {
+    if (tried === PORT_SLICE) throw new Error(`freePorts: fewer than ${n} free ports in ${PORT_BASE}-${PORT_BASE + PORT_SLICE - 1}`);
+    const port = PORT_BASE + (nextPort++ % PORT_SLICE);
+    if (await canListen(port)) ports.push(port);
+  }
   return ports;
+}
+
+function canListen(port: number): Promise<boolean> {
+  const server = createServer();
+  return new Promise((resolve) => {
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
 }
 
 /** The members of a cluster of `identities` listening on `ports`, named op-0, op-1, ... */
