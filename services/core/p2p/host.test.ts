@@ -160,6 +160,33 @@ describe("ClusterHost", () => {
     await expect(target.host.send(strangerId.peerId.toString(), Echo, payload(1))).rejects.toMatchObject({ reason: "not_operator" });
   });
 
+  it("admits an operator added at runtime: refused before addMember, served and dialed after", async () => {
+    nodes = await testCluster(2);
+    const served: Peer[] = [];
+    for (const n of nodes) n.host.handle(Echo, (m, from) => (served.push(from), m));
+    await startAll(nodes);
+    const target = nodes[0]!;
+
+    const joinerId = generateIdentity();
+    const [joinerPort] = await freePorts(1);
+    const joinerMember = membersOf([joinerId], [joinerPort!])[0]!;
+    const joiner = testNode(joinerId, [...membersOf([target.identity], [target.port]), joinerMember], joinerPort!);
+    nodes.push(joiner);
+    joiner.host.handle(Echo, (m) => m);
+    await joiner.host.start();
+    await expect(joiner.host.send(target.host.self.peerId, Echo, payload(1), { timeoutMs: 2_000 })).rejects.toBeInstanceOf(P2pError);
+    expect(served).toEqual([]);
+
+    const added = await target.host.addMember({ ...joinerMember, name: "joiner" });
+    expect(added).toEqual({ index: 2, name: "joiner", peerId: joinerId.peerId.toString() });
+    expect(await target.host.addMember(joinerMember)).toBe(added);
+    await target.host.waitForPeers({ peerIds: [added.peerId], timeoutMs: 20_000 });
+    expect((await joiner.host.send(target.host.self.peerId, Echo, payload(2))).seq).toBe(2);
+    expect(served).toEqual([added]);
+    expect((await target.host.send(added.peerId, Echo, payload(3))).seq).toBe(3);
+    expect(target.host.operators.map((p) => p.name)).toEqual(["op-0", "op-1", "joiner"]);
+  });
+
   it("rejects and counts a message over the protocol's size bound", async () => {
     nodes = await testCluster(2);
     // The same protocol id, but the sender allows more than the receiver: a mismatched peer.

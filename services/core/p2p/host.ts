@@ -1,9 +1,9 @@
 /**
  * ClusterHost: a node's libp2p host among the operators of its cluster, and nobody else.
  *
- * libp2p over TCP, noise, yamux, identify and ping; a static peer set taken from the cluster
- * definition (multiaddrs may be DNS names, e.g. Kubernetes Services), kept connected by redialing
- * with backoff; a gater that admits only those peers. Protocols are typed (codec.ts); each peer
+ * libp2p over TCP, noise, yamux, identify and ping; a peer set taken from the cluster definition
+ * (multiaddrs may be DNS names, e.g. Kubernetes Services), kept connected by redialing with
+ * backoff, grown only by addMember; a gater that admits only those peers. Protocols are typed (codec.ts); each peer
  * and protocol gets one long-lived stream, so a message is one frame on an open stream.
  *
  *     const host = new ClusterHost({ identity, operators: definition.operators, listen, registry });
@@ -90,18 +90,22 @@ const MAX_STREAMS_PER_PROTOCOL = 4;
 export class ClusterHost extends EventEmitter<ClusterHostEvents> {
   /** This node. */
   readonly self: Peer;
-  /** Every operator, this node included, in definition order. */
-  readonly operators: readonly Peer[];
+  /** Every operator, this node included, in definition order (then in the order added). */
+  get operators(): readonly Peer[] {
+    return this.members;
+  }
 
-  private readonly byPeerId: ReadonlyMap<string, Peer>;
-  private readonly addresses: ReadonlyMap<string, readonly string[]>;
+  private readonly members: Peer[];
+  private readonly byPeerId: Map<string, Peer>;
+  /** The gater reads this map: a member added to it is admitted from then on. */
+  private readonly addresses: Map<string, readonly string[]>;
   /** Parsed once: parsing a secp256k1 peer id decompresses its public key. */
-  private readonly libp2pPeerIds: ReadonlyMap<string, PeerId>;
+  private readonly libp2pPeerIds: Map<string, PeerId>;
   private readonly connected = new Set<string>();
   private readonly handlers = new Map<string, { protocol: Protocol<unknown, unknown>; handler: Handler<unknown, unknown> }>();
   private readonly registered = new Set<string>();
   /** Every operator but this one. */
-  private readonly others: readonly Peer[];
+  private readonly others: Peer[];
   /** Per protocol id, by peer index: the stream to that peer, being opened or open. */
   private readonly channels = new Map<string, (ChannelSlot | undefined)[]>();
   private readonly buckets = new Map<string, TokenBucket>();
@@ -115,14 +119,14 @@ export class ClusterHost extends EventEmitter<ClusterHostEvents> {
 
   constructor(private readonly opts: ClusterHostOptions) {
     super();
-    this.operators = opts.operators.map((op, index) => ({ index, name: op.name, peerId: op.peerId }));
-    this.byPeerId = new Map(this.operators.map((p) => [p.peerId, p]));
+    this.members = opts.operators.map((op, index) => ({ index, name: op.name, peerId: op.peerId }));
+    this.byPeerId = new Map(this.members.map((p) => [p.peerId, p]));
     this.addresses = new Map(opts.operators.map((op) => [op.peerId, op.multiaddrs]));
     this.libp2pPeerIds = new Map(opts.operators.map((op) => [op.peerId, parsePeerId(op)]));
     const self = this.byPeerId.get(opts.identity.peerId.toString());
     if (self === undefined) throw new P2pError("not_operator", `identity ${opts.identity.peerId.toString()} is not one of the cluster's operators`);
     this.self = self;
-    this.others = this.operators.filter((p) => p !== self);
+    this.others = this.members.filter((p) => p !== self);
     this.log = (opts.logger ?? createLogger("p2p")).child({ self: self.name });
     this.metrics = new P2pMetrics(opts.registry, () => this.rtts());
     this.requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
@@ -156,6 +160,30 @@ export class ClusterHost extends EventEmitter<ClusterHostEvents> {
     const entry = { protocol: protocol as Protocol<unknown, unknown>, handler: handler as Handler<unknown, unknown> };
     this.handlers.set(protocol.id, entry);
     this.register(entry).catch((err: unknown) => this.log.error({ protocol: protocol.id, err: (err as Error).message }, "cannot serve protocol"));
+  }
+
+  /**
+   * Admits one more operator, before or after start(): one that joined the cluster since (an
+   * AVS operator opting in while the aggregator runs). Its connections pass the gater from now
+   * on and, if it has addresses, it is dialed like the others. Returns its Peer (the existing
+   * one if it is a member already).
+   */
+  async addMember(member: ClusterMember): Promise<Peer> {
+    const known = this.byPeerId.get(member.peerId);
+    if (known !== undefined) return known;
+    const libp2pPeerId = parsePeerId(member);
+    const peer: Peer = { index: this.members.length, name: member.name, peerId: member.peerId };
+    this.members.push(peer);
+    this.others.push(peer);
+    this.byPeerId.set(peer.peerId, peer);
+    this.libp2pPeerIds.set(peer.peerId, libp2pPeerId);
+    this.addresses.set(peer.peerId, member.multiaddrs);
+    if (this.state === "started") {
+      await this.libp2p.peerStore.merge(libp2pPeerId, { multiaddrs: member.multiaddrs.map((a) => multiaddr(a)) });
+      this.redial(peer);
+    }
+    this.log.info({ peer: peer.name, peerId: peer.peerId }, "operator added");
+    return peer;
   }
 
   async start(): Promise<void> {
