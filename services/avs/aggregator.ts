@@ -7,11 +7,16 @@
  * result other than the certified one once the certificate is final (contradiction) - so an
  * operator outvoted with a wrong result is slashable for that one signature. Its task records are what the
  * gateway serves (GET /v1/tasks/{id} on its http address).
+ *
+ * It admits over libp2p the registered peer ids of the AVSs' operators: those opted in when it
+ * starts, then each operator as its OperatorOptedIn event is followed. With a data dir, the
+ * responses it holds for tasks not yet certified survive a restart (heldResponses.ts).
  */
 import { EventEmitter } from "node:events";
 import { peerIdFromString } from "@libp2p/peer-id";
+import { getAddress } from "ethers";
 import type { Registry } from "prom-client";
-import { Counter, Histogram } from "prom-client";
+import { Counter, Gauge, Histogram } from "prom-client";
 
 import { aggregateResponse } from "../../contracts/client/index.js";
 import type { Task, TaskCreated, TaskResponse } from "../../contracts/client/index.js";
@@ -27,6 +32,7 @@ import type { TaskResponseAck, TaskResponseMessage } from "./protocol.js";
 import { TaskCollector } from "./quorum.js";
 import type { CountedResponse, Quorum } from "./quorum.js";
 import type { Certificate, EvidenceRecord, TaskRecord } from "./records.js";
+import { HeldResponses } from "./heldResponses.js";
 
 export interface AggregatorOptions {
   chain: AvsChain;
@@ -35,6 +41,8 @@ export interface AggregatorOptions {
   listen: readonly string[];
   /** Propose a slash for each piece of evidence found (needs chain.slasher). */
   submitEvidence: boolean;
+  /** Where responses held for tasks not yet certified are kept across restarts; in memory if absent. */
+  dataDir?: string;
   /** Where /v1/tasks/{id}, /livez, /readyz and /metrics listen; none if absent. */
   http?: { host: string; port: number };
   registry: Registry;
@@ -90,15 +98,18 @@ export async function startAggregator(options: AggregatorOptions): Promise<Aggre
   const submissions = new Set<Promise<void>>();
   let stopped = false;
 
-  // The workers the host admits: every operator of the AVSs now, by its registered peer id.
-  const peers = (await Promise.all([...avsIds].map((id) => chain.peersOf(id)))).flat();
+  // The workers the host admits: every operator of the AVSs up to `startBlock`, by its
+  // registered peer id; later opt-ins are followed from the next block on.
+  const startBlock = await chain.blockNumber();
+  const peers = (await Promise.all([...avsIds].map((id) => chain.peersOf(id, startBlock)))).flat();
   const workers = new Map<string, ClusterMember>();
+  const admissible = (member: { address: string; peerId: string }): boolean => {
+    if (isPeerId(member.peerId)) return member.peerId !== peerId;
+    log.warn({ operator: member.address, peerId: member.peerId }, "operator registered no valid libp2p peer id; it cannot reach this aggregator");
+    return false;
+  };
   for (const member of peers) {
-    if (!isPeerId(member.peerId)) {
-      log.warn({ operator: member.address, peerId: member.peerId }, "operator registered no valid libp2p peer id; it cannot reach this aggregator");
-    } else if (member.peerId !== peerId) {
-      workers.set(member.peerId, { name: member.address, peerId: member.peerId, multiaddrs: [] });
-    }
+    if (admissible(member)) workers.set(member.peerId, { name: member.address, peerId: member.peerId, multiaddrs: [] });
   }
   const host = new ClusterHost({
     identity,
@@ -107,6 +118,21 @@ export async function startAggregator(options: AggregatorOptions): Promise<Aggre
     registry: options.registry,
     logger: log,
   });
+  metrics.admitted.set(workers.size);
+  const admit = async (address: string): Promise<void> => {
+    const member = { address, peerId: await chain.peerIdOf(address) };
+    if (!admissible(member) || workers.has(member.peerId)) return;
+    const added = { name: address, peerId: member.peerId, multiaddrs: [] };
+    workers.set(member.peerId, added);
+    await host.addMember(added);
+    metrics.admitted.set(workers.size);
+    log.info({ operator: address, peerId: member.peerId }, "operator opted in: admitted");
+  };
+
+  const { held, stored } = await HeldResponses.open({ dataDir: options.dataDir, chainId: Number(chain.config.chainId), taskManager: chain.config.taskManager });
+  const release = (taskId: number): void => {
+    held.release(taskId).catch((err: unknown) => log.error({ taskId, err: (err as Error).message }, "cannot save the aggregator record"));
+  };
 
   const remember = (p: Pending): void => {
     tasks.set(p.record.taskId, p);
@@ -116,11 +142,13 @@ export async function startAggregator(options: AggregatorOptions): Promise<Aggre
       tasks.delete(oldest);
       collecting.delete(oldest);
       challengeable.delete(oldest);
+      release(oldest);
     }
   };
 
   const finish = (p: Pending, state: "certified" | "failed", reason?: string): void => {
     collecting.delete(p.record.taskId);
+    release(p.record.taskId);
     p.record.state = state;
     if (reason !== undefined) p.record.reason = reason;
     metrics.tasks.inc({ outcome: state });
@@ -284,15 +312,18 @@ export async function startAggregator(options: AggregatorOptions): Promise<Aggre
     }
   };
 
-  const onResponse = async (message: TaskResponseMessage, fromPeerId: string): Promise<TaskResponseAck> => {
+  const onResponse = async (message: TaskResponseMessage, fromPeerId: string, receivedAt = new Date()): Promise<TaskResponseAck> => {
     const refuse = (reason: string): TaskResponseAck => {
       metrics.responses.inc({ outcome: "refused" });
       return { accepted: false, reason: encodeReason(reason) };
     };
     const target = await collection(message.taskId);
     if (target === null) return refuse(`task ${message.taskId} is not a task of AVS ${[...avsIds].join(", ")} known to this aggregator`);
-    const outcome = target.collector.add(message, fromPeerId);
+    const outcome = target.collector.add(message, fromPeerId, receivedAt);
     metrics.responses.inc({ outcome: outcome.kind });
+    // Kept until the task is certified or failed, and on disk before the worker hears it was taken.
+    const holding = target.record.state === "collecting" && (outcome.kind === "accepted" || outcome.kind === "failure");
+    if (holding) held.hold({ message, from: fromPeerId, receivedAt });
     switch (outcome.kind) {
       case "refused":
         return refuse(outcome.reason);
@@ -331,8 +362,19 @@ export async function startAggregator(options: AggregatorOptions): Promise<Aggre
         if (hopeless !== null) finish(target, "failed", hopeless);
       }
     }
+    if (holding) await held.save();
     return { accepted: true, reason: new Uint8Array() };
   };
+
+  // Responses held before a restart go through the same checks again; a task certified
+  // meanwhile (the restart came between the transaction and its record) is left alone.
+  const replayed = new Set<number>();
+  for (const taskId of new Set(stored.map((h) => h.message.taskId))) {
+    if ((await chain.findResponse(taskId)) === null) replayed.add(taskId);
+  }
+  await Promise.all(stored.filter((h) => replayed.has(h.message.taskId)).map((h) => onResponse(h.message, h.from, h.receivedAt)));
+  await held.save();
+  if (stored.length > 0) log.info({ responses: stored.length, tasks: [...replayed] }, "responses held before the restart taken again");
 
   host.handle(TaskResponseProtocol, (message, from) => onResponse(message, from.peerId));
   await host.start();
@@ -362,23 +404,31 @@ export async function startAggregator(options: AggregatorOptions): Promise<Aggre
     p.record.certificate.challenge = state;
     if (FINAL.has(state)) onFinal(p);
   };
-  const follower = chain.follow({
-    taskCreated: (event, blockNumber) => {
-      const taskId = Number(event.taskId);
-      if (!avsIds.has(Number(event.avsId)) || tasks.has(taskId) || loading.has(taskId)) return;
-      const opened = open(event, blockNumber).catch((err: unknown) => {
-        log.error({ taskId, err: (err as Error).message }, "cannot read the task's operator set");
-        return null;
-      });
-      loading.set(taskId, opened);
-      void opened.finally(() => loading.delete(taskId));
+  const follower = chain.follow(
+    {
+      operatorOptedIn: (event) => {
+        if (!avsIds.has(Number(event.avsId))) return;
+        const address = getAddress(event.operator);
+        track(admit(address).catch((err: unknown) => log.error({ operator: address, err: (err as Error).message }, "cannot admit an operator that opted in")));
+      },
+      taskCreated: (event, blockNumber) => {
+        const taskId = Number(event.taskId);
+        if (!avsIds.has(Number(event.avsId)) || tasks.has(taskId) || loading.has(taskId)) return;
+        const opened = open(event, blockNumber).catch((err: unknown) => {
+          log.error({ taskId, err: (err as Error).message }, "cannot read the task's operator set");
+          return null;
+        });
+        loading.set(taskId, opened);
+        void opened.finally(() => loading.delete(taskId));
+      },
+      taskChallenged: (event) => setChallenge(event.taskId, "open"),
+      challengeResolved: (event) => setChallenge(event.taskId, event.upheld ? "upheld" : "rejected"),
+      challengeExpired: (event) => setChallenge(event.taskId, "expired"),
+      block: onBlock,
+      error: (err) => log.warn({ err: err.message }, "cannot poll the execution node"),
     },
-    taskChallenged: (event) => setChallenge(event.taskId, "open"),
-    challengeResolved: (event) => setChallenge(event.taskId, event.upheld ? "upheld" : "rejected"),
-    challengeExpired: (event) => setChallenge(event.taskId, "expired"),
-    block: onBlock,
-    error: (err) => log.warn({ err: err.message }, "cannot poll the execution node"),
-  });
+    { fromBlock: startBlock + 1 },
+  );
   await follower.ready();
 
   let http: HttpServer | undefined;
@@ -402,6 +452,8 @@ export async function startAggregator(options: AggregatorOptions): Promise<Aggre
       await follower.stop();
       await Promise.allSettled([...loading.values()]);
       await Promise.allSettled([...submissions]);
+      // No write of this run after stop() returns.
+      await held.save();
       await http?.close();
       await host.stop();
     },
@@ -422,6 +474,10 @@ function aggregatorMetrics(registry: Registry) {
   return {
     tasks: get("nektar_avs_aggregator_tasks_total", () => new Counter({ name: "nektar_avs_aggregator_tasks_total", help: "Tasks finished, by outcome", labelNames: ["outcome"], registers: [registry] })),
     responses: get("nektar_avs_aggregator_responses_total", () => new Counter({ name: "nektar_avs_aggregator_responses_total", help: "Worker messages, by outcome", labelNames: ["outcome"], registers: [registry] })),
+    admitted: get(
+      "nektar_avs_aggregator_admitted_operators",
+      () => new Gauge({ name: "nektar_avs_aggregator_admitted_operators", help: "Operators whose registered peer id may send responses", registers: [registry] }),
+    ),
     evidence: get("nektar_avs_aggregator_evidence_total", () => new Counter({ name: "nektar_avs_aggregator_evidence_total", help: "Slashing evidence recorded, by kind", labelNames: ["kind"], registers: [registry] })),
     submit: get(
       "nektar_avs_aggregator_submit_seconds",

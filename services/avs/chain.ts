@@ -6,7 +6,7 @@
  */
 import type { PublicKey } from "@chainsafe/blst";
 import { JsonRpcProvider, Wallet, ZeroAddress, getAddress, hexlify, toBeHex, toUtf8Bytes, toUtf8String, zeroPadValue } from "ethers";
-import type { ContractRunner, ContractTransactionResponse, Provider, Signer, TransactionReceipt } from "ethers";
+import type { ContractRunner, ContractTransactionResponse, Log, Provider, Signer, TransactionReceipt } from "ethers";
 
 import { AVSDirectoryAbi, OperatorRegistryAbi, SlasherAbi, TaskManagerAbi } from "../../contracts/generated/index.js";
 import {
@@ -22,6 +22,7 @@ import {
 } from "../../contracts/client/index.js";
 import type {
   AVSDirectory,
+  AVSDirectoryEvents,
   AggregateResponse,
   OperatorRegistry,
   Slasher,
@@ -152,34 +153,49 @@ export class AvsChain {
   }
 
   /**
-   * Polls the node for new blocks and the task manager's events in them, from the next block
-   * on, and hands each to `handlers` in order. Polling getLogs over block ranges rather than
-   * node-side filters: nothing to uninstall, nothing lost if the node restarts.
+   * Polls the node for new blocks and the task manager's events in them (and the AVS
+   * directory's opt-ins), from `fromBlock` (default: the next block) on, and hands each to
+   * `handlers` in order. Polling getLogs over block ranges rather than node-side filters:
+   * nothing to uninstall, nothing lost if the node restarts. A range from the past (a restarted
+   * worker catching up) is read in bounded steps, as nodes cap the blocks one getLogs may span.
    */
-  follow(handlers: FollowHandlers): Follower {
+  follow(handlers: FollowHandlers, options: { fromBlock?: number } = {}): Follower {
     const tm = this.taskManager.interface;
     const names = ["TaskCreated", "TaskResponded", "TaskChallenged", "ChallengeResolved", "ChallengeExpired"] as const;
-    const topics = names.map((n) => tm.getEvent(n)!.topicHash);
-    let last: number | undefined;
+    const optedIn = this.directory.interface.getEvent("OperatorOptedIn")!;
+    const topics = [...names.map((n) => tm.getEvent(n)!.topicHash), optedIn.topicHash];
+    const directory = getAddress(this.config.avsDirectory);
+    let last = options.fromBlock === undefined ? undefined : options.fromBlock - 1;
     let stopped = false;
     let polling: Promise<void> = Promise.resolve();
+    const deliver = (log: Log): void => {
+      if (getAddress(log.address) === directory) {
+        const parsed = this.directory.interface.parseLog(log);
+        if (parsed !== null) handlers.operatorOptedIn?.(plain(parsed.args, parsed.fragment.inputs) as AVSDirectoryEvents["OperatorOptedIn"], log.blockNumber);
+        return;
+      }
+      const parsed = tm.parseLog(log);
+      if (parsed === null) return;
+      const event = plain(parsed.args, parsed.fragment.inputs);
+      if (parsed.name === "TaskCreated") handlers.taskCreated?.(event as TaskCreated, log.blockNumber);
+      else if (parsed.name === "TaskResponded") handlers.taskResponded?.(event as TaskResponded, log.blockNumber);
+      else if (parsed.name === "TaskChallenged") handlers.taskChallenged?.(event as TaskManagerEvents["TaskChallenged"]);
+      else if (parsed.name === "ChallengeResolved") handlers.challengeResolved?.(event as TaskManagerEvents["ChallengeResolved"]);
+      else if (parsed.name === "ChallengeExpired") handlers.challengeExpired?.(event as TaskManagerEvents["ChallengeExpired"]);
+    };
     const poll = async (): Promise<void> => {
       const head = await this.provider.getBlockNumber();
       if (last === undefined) last = head;
-      if (head <= last || stopped) return;
-      const logs = await this.provider.getLogs({ address: this.config.taskManager, topics: [topics], fromBlock: last + 1, toBlock: head });
-      for (const log of logs) {
-        const parsed = tm.parseLog(log);
-        if (parsed === null || stopped) continue;
-        const event = plain(parsed.args, parsed.fragment.inputs);
-        if (parsed.name === "TaskCreated") handlers.taskCreated?.(event as TaskCreated, log.blockNumber);
-        else if (parsed.name === "TaskResponded") handlers.taskResponded?.(event as TaskResponded, log.blockNumber);
-        else if (parsed.name === "TaskChallenged") handlers.taskChallenged?.(event as TaskManagerEvents["TaskChallenged"]);
-        else if (parsed.name === "ChallengeResolved") handlers.challengeResolved?.(event as TaskManagerEvents["ChallengeResolved"]);
-        else if (parsed.name === "ChallengeExpired") handlers.challengeExpired?.(event as TaskManagerEvents["ChallengeExpired"]);
+      while (last < head && !stopped) {
+        const toBlock = Math.min(head, last + MAX_LOG_RANGE);
+        const logs = await this.provider.getLogs({ address: [this.config.taskManager, directory], topics: [topics], fromBlock: last + 1, toBlock });
+        for (const log of logs) {
+          if (stopped) return;
+          deliver(log);
+        }
+        last = toBlock;
+        if (!stopped) handlers.block?.(toBlock);
       }
-      last = head;
-      if (!stopped) handlers.block?.(head);
     };
     const tick = (): void => {
       polling = poll().catch((err: unknown) => handlers.error?.(err as Error));
@@ -267,10 +283,15 @@ export class AvsChain {
     return candidates;
   }
 
-  /** The libp2p peer ids of every operator that ever opted in to `avsId`: who may send it responses. */
-  async peersOf(avsId: number): Promise<{ address: string; peerId: string }[]> {
-    const candidates = await this.optedIn(avsId, "latest");
-    return Promise.all([...candidates.values()].map(async (address) => ({ address, peerId: (await this.operatorKeys(address)).peerId })));
+  /** The libp2p peer ids of every operator that opted in to `avsId` up to `block`: who may send it responses. */
+  async peersOf(avsId: number, block: number | "latest" = "latest"): Promise<{ address: string; peerId: string }[]> {
+    const candidates = await this.optedIn(avsId, block);
+    return Promise.all([...candidates.values()].map(async (address) => ({ address, peerId: await this.peerIdOf(address) })));
+  }
+
+  /** The libp2p peer id the operator at `address` registered. */
+  async peerIdOf(address: string): Promise<string> {
+    return (await this.operatorKeys(address)).peerId;
   }
 
   /**
@@ -376,13 +397,18 @@ export interface FollowHandlers {
   taskChallenged?(event: TaskManagerEvents["TaskChallenged"]): void;
   challengeResolved?(event: TaskManagerEvents["ChallengeResolved"]): void;
   challengeExpired?(event: TaskManagerEvents["ChallengeExpired"]): void;
-  /** After the events of each new head. */
+  /** An operator opted in to an AVS (any AVS: filter by avsId). */
+  operatorOptedIn?(event: AVSDirectoryEvents["OperatorOptedIn"], blockNumber: number): void;
+  /** After the events of each new head (or of each step of a range from the past). */
   block?(blockNumber: number): void;
   error?(err: Error): void;
 }
 
+/** Blocks one getLogs call spans at most (common node limits are 10,000 and up). */
+const MAX_LOG_RANGE = 2_000;
+
 export interface Follower {
-  /** Resolves once the first poll (which fixes the starting block) is done. */
+  /** Resolves once the first poll is done: it fixes the starting block, or catches up to the head from `fromBlock`. */
   ready(): Promise<void>;
   stop(): Promise<void>;
 }

@@ -25,6 +25,16 @@ describe("AVS config", () => {
     expect(config.p2p.listen).toEqual(["/ip4/127.0.0.1/tcp/0"]);
     expect(config.chain.pollingIntervalMs).toBe(1_000);
     expect(worker.executor).toEqual({ url: "http://127.0.0.1:8080/execute" }); // the input is not modified
+    // No data dir unless given: the controller's rendering (which has none) stays valid.
+    expect(config.dataDir).toBeUndefined();
+    expect(config.lookbackBlocks).toBeUndefined();
+  });
+
+  it("takes a worker data dir and look-back, and names them when wrong", () => {
+    const config = parseConfig(WorkerConfigSchema, { ...worker, dataDir: "/var/lib/nektar/avs", lookbackBlocks: 0 }, "f");
+    expect([config.dataDir, config.lookbackBlocks]).toEqual(["/var/lib/nektar/avs", 0]);
+    expect(() => parseConfig(WorkerConfigSchema, { ...worker, dataDir: "" }, "f")).toThrow("f: /dataDir:");
+    expect(() => parseConfig(WorkerConfigSchema, { ...worker, lookbackBlocks: -1 }, "f")).toThrow("f: /lookbackBlocks:");
   });
 
   it("names the field that is wrong", () => {

@@ -92,6 +92,20 @@ export const WorkerConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    /**
+     * The worker's durable record (every response it signed, the last block it processed):
+     * what lets it catch up on tasks created while it was down without ever signing a second
+     * result for a task. Absent: kept in memory, and the worker answers only tasks created after
+     * it started.
+     */
+    dataDir: Type.Optional(FilePath("Folder for the worker's record, avs-worker-<avsId>.json (created if missing; keep it across restarts, e.g. on a persistent volume)")),
+    lookbackBlocks: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 1_000_000,
+        description: "First start with an empty dataDir: how many blocks back to look for tasks still open (default: the AVS's response window; 0: only tasks created from now on).",
+      }),
+    ),
     /** /status ({registered, tasksAnswered}), /livez, /readyz and /metrics. */
     http: Listen(9465, "the status, health and metrics endpoint"),
   },
@@ -119,6 +133,8 @@ export const AggregatorConfigSchema = Type.Object(
     ),
     /** Send conflicting responses of one operator to the Slasher as they are found. */
     submitEvidence: Type.Boolean({ default: false }),
+    /** Responses held for tasks not yet certified survive a restart here; in memory if absent. */
+    dataDir: Type.Optional(FilePath("Folder for the responses held for tasks not yet certified, avs-aggregator.json (created if missing)")),
     /** GET /v1/tasks/{id}: what the gateway reads responses and certificates from; /livez, /readyz, /metrics. */
     http: Listen(3630, "the aggregator's task API"),
   },

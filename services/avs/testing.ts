@@ -37,6 +37,20 @@ export interface AvsOperator {
   address: string;
   secretKey: SecretKey;
   identity: Identity;
+  stakeEth: number;
+}
+
+/** Registers `o` (BLS key with its proof of possession, peer id) and delegates its stake to it. */
+async function registerAndDelegate(f: Fixture, o: AvsOperator): Promise<void> {
+  const contracts = await f.as(o.index);
+  await registerOperator(contracts.operatorRegistry, o.secretKey, encodePeerId(o.identity.peerId.toString()));
+  await (await contracts.delegationManager.delegateETH(o.address, { value: parseEther(String(o.stakeEth)) })).wait();
+}
+
+/** An operator deployed with `joined` below its position registers, gets its stake and opts in to the AVS now. */
+export async function joinAvs(net: AvsNetwork, o: AvsOperator): Promise<void> {
+  await registerAndDelegate(net.f, o);
+  await (await (await net.f.as(o.index)).avsDirectory.optIn(net.avsId)).wait();
 }
 
 export interface AvsNetwork {
@@ -51,6 +65,8 @@ export interface AvsNetwork {
 
 export interface AvsNetworkOptions {
   operators: number;
+  /** Operators (the first n) registered and opted in at deployment; the others join with joinAvs. Default all. */
+  joined?: number;
   stakeEth?: number;
   quorumBps?: number;
   responseWindowBlocks?: number;
@@ -60,14 +76,12 @@ export async function deployAvsNetwork(options: AvsNetworkOptions): Promise<AvsN
   const f = await deployFixture(FIRST_OPERATOR_ACCOUNT + options.operators);
   const operators: AvsOperator[] = [];
   for (let i = FIRST_OPERATOR_ACCOUNT; i < FIRST_OPERATOR_ACCOUNT + options.operators; i++) {
-    const contracts = await f.as(i);
     const secretKey = SecretKey.fromKeygen(new Uint8Array(32).fill(i), toUtf8Bytes("nektar avs tests"));
-    const identity = generateIdentity();
-    await registerOperator(contracts.operatorRegistry, secretKey, encodePeerId(identity.peerId.toString()));
     const address = await (await f.anvil.signer(i)).getAddress();
-    await (await contracts.delegationManager.delegateETH(address, { value: parseEther(String(options.stakeEth ?? 10)) })).wait();
-    operators.push({ index: i, address, secretKey, identity });
+    operators.push({ index: i, address, secretKey, identity: generateIdentity(), stakeEth: options.stakeEth ?? 10 });
   }
+  const joined = operators.slice(0, options.joined ?? operators.length);
+  for (const o of joined) await registerAndDelegate(f, o);
   const avsId = Number(
     await registerAVS(
       f,
@@ -83,7 +97,7 @@ export async function deployAvsNetwork(options: AvsNetworkOptions): Promise<AvsN
       slashingParams({ vetoWindowBlocks: 5 }),
     ),
   );
-  for (const o of operators) await (await (await f.as(o.index)).avsDirectory.optIn(avsId)).wait();
+  for (const o of joined) await (await (await f.as(o.index)).avsDirectory.optIn(avsId)).wait();
   const { addresses } = f.contracts;
   const chainConfig: ChainConfig = {
     rpcUrl: f.anvil.url,
@@ -124,26 +138,67 @@ export interface RunOptions {
   workerPollingMs?: number;
 }
 
+export interface TestAggregatorOptions {
+  /** Default a new one; a restarted aggregator keeps its identity (the workers are configured with its peer id). */
+  identity?: Identity;
+  /** libp2p port; default any free one. */
+  port?: number;
+  dataDir?: string;
+  submitEvidence?: boolean;
+  http?: boolean;
+  registry?: Registry;
+}
+
+/** An aggregator of `net`'s AVS submitting from the aggregator account. */
+export async function startTestAggregator(net: AvsNetwork, options: TestAggregatorOptions = {}): Promise<Aggregator> {
+  const chain = new AvsChain(net.chainConfig, net.f.anvil.provider, await net.f.anvil.signer(AGGREGATOR_ACCOUNT));
+  await chain.connect();
+  return startAggregator({
+    chain,
+    avsIds: [net.avsId],
+    identity: options.identity ?? generateIdentity(),
+    listen: [`/ip4/127.0.0.1/tcp/${options.port ?? 0}`],
+    submitEvidence: options.submitEvidence ?? false,
+    dataDir: options.dataDir,
+    http: options.http ? { host: "127.0.0.1", port: 0 } : undefined,
+    registry: options.registry ?? new Registry(),
+    logger: createLogger("avs-test"),
+  });
+}
+
+export interface TestWorkerOptions {
+  aggregator: { peerId: string; multiaddrs: readonly string[] };
+  executorUrl: string;
+  executorTimeoutMs?: number;
+  executorRetries?: number;
+  dataDir?: string;
+  /** How often the worker polls for tasks (default the chain config's). */
+  pollingMs?: number;
+}
+
+/** `o`'s worker for `net`'s AVS. */
+export async function startTestWorker(net: AvsNetwork, o: AvsOperator, options: TestWorkerOptions): Promise<Worker> {
+  const chain = new AvsChain({ ...net.chainConfig, pollingIntervalMs: options.pollingMs ?? net.chainConfig.pollingIntervalMs }, net.f.anvil.provider);
+  await chain.connect();
+  return startWorker({
+    chain,
+    avsId: net.avsId,
+    signer: secretKeySigner(o.secretKey),
+    identity: o.identity,
+    listen: ["/ip4/127.0.0.1/tcp/0"],
+    aggregator: options.aggregator,
+    executor: { url: options.executorUrl, timeoutMs: options.executorTimeoutMs ?? 5_000, retries: options.executorRetries ?? 1, backoffMs: 50 },
+    dataDir: options.dataDir,
+    registry: new Registry(),
+    logger: createLogger("avs-test"),
+  });
+}
+
 /** Starts the executors, the aggregator and the workers of `net`. */
 export async function runAvs(net: AvsNetwork, options: RunOptions = {}): Promise<RunningAvs> {
-  const registry = new Registry();
-  const log = createLogger("avs-test");
-  const aggregatorChain = new AvsChain(net.chainConfig, net.f.anvil.provider, await net.f.anvil.signer(AGGREGATOR_ACCOUNT));
-  await aggregatorChain.connect();
-  const aggregator = await startAggregator({
-    chain: aggregatorChain,
-    avsIds: [net.avsId],
-    identity: generateIdentity(),
-    listen: ["/ip4/127.0.0.1/tcp/0"],
-    submitEvidence: options.submitEvidence ?? false,
-    http: options.aggregatorHttp ? { host: "127.0.0.1", port: 0 } : undefined,
-    registry,
-    logger: log,
-  });
+  const aggregator = await startTestAggregator(net, { submitEvidence: options.submitEvidence, http: options.aggregatorHttp });
   const executors: ExecutorServer[] = [];
   const workers: Worker[] = [];
-  const workerChain = new AvsChain({ ...net.chainConfig, pollingIntervalMs: options.workerPollingMs ?? net.chainConfig.pollingIntervalMs }, net.f.anvil.provider);
-  await workerChain.connect();
   try {
     for (const [i, o] of net.operators.slice(0, options.workers ?? net.operators.length).entries()) {
       let url = options.executorUrl;
@@ -153,16 +208,12 @@ export async function runAvs(net: AvsNetwork, options: RunOptions = {}): Promise
         url = executor.url;
       }
       workers.push(
-        await startWorker({
-          chain: workerChain,
-          avsId: net.avsId,
-          signer: secretKeySigner(o.secretKey),
-          identity: o.identity,
-          listen: ["/ip4/127.0.0.1/tcp/0"],
-          aggregator: { peerId: aggregator.peerId, multiaddrs: aggregator.multiaddrs },
-          executor: { url, timeoutMs: options.executorTimeoutMs ?? 5_000, retries: options.executorRetries ?? 1, backoffMs: 50 },
-          registry: new Registry(),
-          logger: log,
+        await startTestWorker(net, o, {
+          aggregator,
+          executorUrl: url,
+          executorTimeoutMs: options.executorTimeoutMs,
+          executorRetries: options.executorRetries,
+          pollingMs: options.workerPollingMs,
         }),
       );
     }
