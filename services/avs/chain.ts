@@ -162,9 +162,12 @@ export class AvsChain {
   follow(handlers: FollowHandlers, options: { fromBlock?: number } = {}): Follower {
     const tm = this.taskManager.interface;
     const names = ["TaskCreated", "TaskResponded", "TaskChallenged", "ChallengeResolved", "ChallengeExpired"] as const;
-    const optedIn = this.directory.interface.getEvent("OperatorOptedIn")!;
-    const topics = [...names.map((n) => tm.getEvent(n)!.topicHash), optedIn.topicHash];
     const directory = getAddress(this.config.avsDirectory);
+    // The directory's opt-ins only for a follower that handles them (the aggregator).
+    const optIns = handlers.operatorOptedIn !== undefined;
+    const topics = names.map((n) => tm.getEvent(n)!.topicHash);
+    if (optIns) topics.push(this.directory.interface.getEvent("OperatorOptedIn")!.topicHash);
+    const addresses = optIns ? [this.config.taskManager, directory] : [this.config.taskManager];
     let last = options.fromBlock === undefined ? undefined : options.fromBlock - 1;
     let stopped = false;
     let polling: Promise<void> = Promise.resolve();
@@ -188,7 +191,7 @@ export class AvsChain {
       if (last === undefined) last = head;
       while (last < head && !stopped) {
         const toBlock = Math.min(head, last + MAX_LOG_RANGE);
-        const logs = await this.provider.getLogs({ address: [this.config.taskManager, directory], topics: [topics], fromBlock: last + 1, toBlock });
+        const logs = await this.provider.getLogs({ address: addresses, topics: [topics], fromBlock: last + 1, toBlock });
         for (const log of logs) {
           if (stopped) return;
           deliver(log);

@@ -98,7 +98,7 @@ export const WorkerConfigSchema = Type.Object(
      * result for a task. Absent: kept in memory, and the worker answers only tasks created after
      * it started.
      */
-    dataDir: Type.Optional(FilePath("Folder for the worker's record, avs-worker-<avsId>.json (created if missing; keep it across restarts, e.g. on a persistent volume)")),
+    dataDir: Type.Optional(FilePath("Folder for the worker's record, signed-tasks-<avsId>.json (created if missing; keep it across restarts, e.g. on a persistent volume)")),
     lookbackBlocks: Type.Optional(
       Type.Integer({
         minimum: 0,
@@ -134,7 +134,7 @@ export const AggregatorConfigSchema = Type.Object(
     /** Send conflicting responses of one operator to the Slasher as they are found. */
     submitEvidence: Type.Boolean({ default: false }),
     /** Responses held for tasks not yet certified survive a restart here; in memory if absent. */
-    dataDir: Type.Optional(FilePath("Folder for the responses held for tasks not yet certified, avs-aggregator.json (created if missing)")),
+    dataDir: Type.Optional(FilePath("Folder for the responses held for tasks not yet certified, held-responses.json (created if missing)")),
     /** GET /v1/tasks/{id}: what the gateway reads responses and certificates from; /livez, /readyz, /metrics. */
     http: Listen(3630, "the aggregator's task API"),
   },

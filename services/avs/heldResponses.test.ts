@@ -65,7 +65,7 @@ describe("HeldResponses (the aggregator's record)", () => {
     const { held } = await HeldResponses.open({ ...chain, dataDir });
     held.hold(signed(7, 1));
     await held.save();
-    const path = join(dataDir, "avs-aggregator.json");
+    const path = join(dataDir, "held-responses.json");
     await expect(HeldResponses.open({ ...chain, dataDir, taskManager: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512" })).rejects.toThrow(
       `AVS aggregator record ${path} belongs to taskManager 0x5fbdb2315678afecb367f032d93f642f64180aa3, this aggregator's is 0xe7f1725e7734ce288f8367e1bb143e90bb3f0512`,
     );

@@ -6,7 +6,7 @@
  * acknowledged response again); a task's messages are dropped once it is certified or failed.
  *
  * Messages are kept as their SSZ wire bytes, with the peer that sent them (the collector checks
- * it against the operator's registered peer id) and when. One file, `avs-aggregator.json` in the
+ * it against the operator's registered peer id) and when. One file, `held-responses.json` in the
  * aggregator's data dir; in memory only without one.
  */
 import { join } from "node:path";
@@ -67,7 +67,7 @@ export class HeldResponses {
   static async open(options: { dataDir?: string; chainId: number; taskManager: string }): Promise<{ held: HeldResponses; stored: HeldResponse[] }> {
     const owner = { chainId: options.chainId, taskManager: options.taskManager.toLowerCase() };
     if (options.dataDir === undefined) return { held: new HeldResponses(owner, undefined), stored: [] };
-    const path = join(options.dataDir, "avs-aggregator.json");
+    const path = join(options.dataDir, "held-responses.json");
     const held = new HeldResponses(owner, path);
     const state = await readStateFile(path, AggregatorStateSchema, WHAT);
     if (state === undefined) {

@@ -46,7 +46,7 @@ describe("SignedTasks (the worker's record)", () => {
     record.add(response(8, 105, "22"));
     record.advance(103, 103);
     await record.save();
-    const path = join(dataDir, "avs-worker-1.json");
+    const path = join(dataDir, "signed-tasks-1.json");
     expect((await stat(path)).mode & 0o777).toBe(0o600);
 
     const reopened = await SignedTasks.open({ ...owner, dataDir });
@@ -74,7 +74,7 @@ describe("SignedTasks (the worker's record)", () => {
     const record = await SignedTasks.open({ ...owner, dataDir });
     record.add(response(7, 100, "11"));
     await record.save();
-    const path = join(dataDir, "avs-worker-1.json");
+    const path = join(dataDir, "signed-tasks-1.json");
     await expect(SignedTasks.open({ ...owner, dataDir, operatorId: `0x${"cd".repeat(32)}` })).rejects.toThrow(
       `AVS worker record ${path} belongs to operatorId 0x${"ab".repeat(32)}, this worker's is 0x${"cd".repeat(32)}`,
     );

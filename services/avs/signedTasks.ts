@@ -6,7 +6,7 @@
  * answer differently the second time and two signed results for one task are double-sign
  * evidence. A response is on disk before it leaves the node.
  *
- * One file per AVS in the worker's data dir, `avs-worker-<avsId>.json`. Without a data dir the
+ * One file per AVS in the worker's data dir, `signed-tasks-<avsId>.json`. Without a data dir the
  * record lives in memory for the process's lifetime (in-process use, e.g. the devnet).
  * Responses are kept until their response window has been closed for PRUNE_MARGIN_BLOCKS: the
  * worker answers no task whose window is closed, so it can never be asked to sign one again.
@@ -79,7 +79,7 @@ export class SignedTasks {
   static async open(options: SignedTasksOptions): Promise<SignedTasks> {
     const owner = { chainId: options.chainId, taskManager: options.taskManager.toLowerCase(), avsId: options.avsId, operatorId: options.operatorId.toLowerCase() };
     if (options.dataDir === undefined) return new SignedTasks(owner, undefined);
-    const path = join(options.dataDir, `avs-worker-${options.avsId}.json`);
+    const path = join(options.dataDir, `signed-tasks-${options.avsId}.json`);
     const record = new SignedTasks(owner, path);
     const stored = await readStateFile(path, WorkerStateSchema, WHAT);
     if (stored === undefined) {

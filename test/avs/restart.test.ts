@@ -82,6 +82,8 @@ describe("AVS services across restarts", () => {
     // Two of four stop: half the stake is short of the quorum.
     await stop(workers[0]!);
     await stop(workers[1]!);
+    // Down for longer than one getLogs step of the catch-up (2,000 blocks).
+    await net.f.anvil.mine(2_100);
 
     const input = toUtf8Bytes("answered after a restart");
     const taskId = Number((await net.creator.createTask(net.avsId, input)).taskId);
