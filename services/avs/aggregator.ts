@@ -376,7 +376,14 @@ export async function startAggregator(options: AggregatorOptions): Promise<Aggre
   await held.save();
   if (stored.length > 0) log.info({ responses: stored.length, tasks: [...replayed] }, "responses held before the restart taken again");
 
-  host.handle(TaskResponseProtocol, (message, from) => onResponse(message, from.peerId));
+  /** Responses being handled: stop() lets them finish (and their writes land) before it returns. */
+  const handling = new Set<Promise<TaskResponseAck>>();
+  host.handle(TaskResponseProtocol, (message, from) => {
+    const handled = onResponse(message, from.peerId);
+    handling.add(handled);
+    void handled.finally(() => handling.delete(handled)).catch(() => undefined);
+    return handled;
+  });
   await host.start();
 
   // Deadlines and challenge windows move with blocks.
@@ -450,12 +457,14 @@ export async function startAggregator(options: AggregatorOptions): Promise<Aggre
     stop: async () => {
       stopped = true;
       await follower.stop();
+      // No response comes in after this; the ones being handled finish below.
+      await host.stop();
       await Promise.allSettled([...loading.values()]);
+      await Promise.allSettled([...handling]);
       await Promise.allSettled([...submissions]);
-      // No write of this run after stop() returns.
+      // No write of this run after stop() returns: a restart reads the last one.
       await held.save();
       await http?.close();
-      await host.stop();
     },
   });
 }
