@@ -53,8 +53,7 @@ export function submittedAttestations(double: BeaconDouble, network: Network): S
   } else {
     for (const json of double.submitted("POST /eth/v1/beacon/pool/attestations").flat()) {
       const a = ssz.phase0.Attestation.fromJson(json);
-      // The double's committee at a slot: validators i with i % slotsPerEpoch == slot % slotsPerEpoch, in order.
-      const committee = double.pubkeys.map((_, i) => i).filter((i) => i % double.slotsPerEpoch === a.data.slot % double.slotsPerEpoch);
+      const committee = double.committee(a.data.slot);
       const bits = committee.filter((_, k) => a.aggregationBits.get(k));
       if (bits.length !== 1) throw new Error(`an attestation with ${bits.length} bits set`);
       add(bits[0]!, a.data, a.signature);
@@ -85,8 +84,8 @@ export function expectedDuties(double: BeaconDouble, validators: readonly number
   const blocks: { validator: number; slot: number }[] = [];
   for (let slot = from; slot < to; slot++) {
     for (const v of validators) {
-      if (v % double.slotsPerEpoch === slot % double.slotsPerEpoch) attestations.push({ validator: v, slot });
-      if (slot % double.pubkeys.length === v) blocks.push({ validator: v, slot });
+      if (double.attesterSlot(v, Math.floor(slot / double.slotsPerEpoch)) === slot) attestations.push({ validator: v, slot });
+      if (double.proposer(slot) === v) blocks.push({ validator: v, slot });
     }
   }
   return { attestations, blocks };

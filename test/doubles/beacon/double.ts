@@ -7,9 +7,15 @@
  * shapes (the Lodestar that runs here stops at Altair). What a real chain checks (signatures,
  * inclusion) is the Lodestar dev chain's job (test/system/lodestar/).
  *
- * Chain model: validator i (an interop key) attests at slot `epoch * slotsPerEpoch + i %
- * slotsPerEpoch` in committee 0, proposes slots s with s % validators == i, and sits in the sync
- * committee. Block roots are sha256("block" || slot); every slot has a block.
+ * Chain model: validator i (an interop key) attests at slot `epoch * slotsPerEpoch + (i + shift) %
+ * slotsPerEpoch` in committee 0, proposes slots s with (s + shift) % genesis validators == i, and
+ * sits in the sync committee. Every slot has a block; its root is sha256("block" || slot), or,
+ * after `reorg(from)` replaced the blocks from `from` on, sha256("block" || slot || generation),
+ * the generation counting the re-orgs that replaced it. An epoch's shift is the generation of the
+ * block its duties depend on (as the Beacon API's dependent_root names it: the last block two
+ * epochs before for attesters, one epoch before for proposers), so it is 0 until a re-org reaches
+ * that block, and a re-org moves the duties that depend on the blocks it replaced. Validators
+ * added with `addValidator()` are known at once and active (in committees) from the next epoch.
  * Submissions are parsed with @lodestar/types (a malformed body is a 400, as on a real node) and
  * recorded as JSON.
  */
@@ -66,7 +72,6 @@ export class BeaconDouble {
   readonly fork: ForkName;
   /** Milliseconds since the epoch; a whole second, as genesis_time is in seconds. */
   readonly genesisMs: number;
-  readonly pubkeys: readonly Uint8Array[];
   /** Every accepted submission, in order. */
   readonly submissions: Submission[] = [];
   /** Every request received, as "METHOD /path", faults included. */
@@ -83,6 +88,12 @@ export class BeaconDouble {
   private faults: { status: number; path: string; remaining: number }[] = [];
   private delayMs = 0;
   private readonly routes: Route[];
+  /** Every validator, by index: its key and the epoch from which it is in committees. */
+  private readonly validators: { pubkey: Uint8Array; activationEpoch: number }[];
+  /** Proposers are drawn from the validators of genesis: adding one changes no epoch's proposers. */
+  private readonly genesisValidators: number;
+  /** The first slot each scripted re-org replaced, in order. */
+  private readonly reorgs: number[] = [];
 
   private constructor(options: BeaconDoubleOptions) {
     this.slotMs = options.slotMs ?? 100;
@@ -92,7 +103,8 @@ export class BeaconDouble {
     // Genesis one slot (or the given delay) from now, rounded up to a whole second: the first
     // duties are in the future.
     this.genesisMs = Math.ceil((Date.now() + (options.genesisDelayMs ?? this.slotMs)) / 1000) * 1000;
-    this.pubkeys = Array.from({ length: options.validators ?? 8 }, (_, i) => interopSecretKey(i).toPublicKey().toBytes());
+    this.genesisValidators = options.validators ?? 8;
+    this.validators = Array.from({ length: this.genesisValidators }, (_, i) => ({ pubkey: interopSecretKey(i).toPublicKey().toBytes(), activationEpoch: 0 }));
     this.routes = this.makeRoutes();
   }
 
@@ -116,11 +128,53 @@ export class BeaconDouble {
     return this.genesisMs + slot * this.slotMs;
   }
 
+  /** Every validator's key, by index (interop keys 0, 1, ...). */
+  get pubkeys(): readonly Uint8Array[] {
+    return this.validators.map((v) => v.pubkey);
+  }
+
+  /** The root of the block at `slot` on the current chain. */
   blockRoot(slot: number): Uint8Array {
-    const seed = Buffer.alloc(13);
+    const generation = this.generation(slot);
+    const seed = Buffer.alloc(generation === 0 ? 13 : 21);
     seed.write("block");
     seed.writeBigUInt64LE(BigInt(slot), 5);
+    if (generation > 0) seed.writeBigUInt64LE(BigInt(generation), 13);
     return new Uint8Array(createHash("sha256").update(seed).digest());
+  }
+
+  /**
+   * Replaces the blocks from `fromSlot` on (a re-org to another branch): their roots change, and
+   * so do the duties of the epochs that depend on them. Head subscribers get the new head at once.
+   */
+  reorg(fromSlot: number): void {
+    this.reorgs.push(fromSlot);
+    this.emitHead(this.currentSlot());
+  }
+
+  /** Adds the next interop validator: known now (pending), in committees from the next epoch. Returns its index. */
+  addValidator(): number {
+    const index = this.validators.length;
+    this.validators.push({ pubkey: interopSecretKey(index).toPublicKey().toBytes(), activationEpoch: Math.max(0, this.epochOf(this.currentSlot())) + 1 });
+    return index;
+  }
+
+  /** The slot at which validator `index` attests in `epoch`, or undefined while it is not active. */
+  attesterSlot(index: number, epoch: number): number | undefined {
+    const validator = this.validators[index];
+    if (validator === undefined || validator.activationEpoch > epoch) return undefined;
+    return epoch * this.slotsPerEpoch + ((index + this.generation(this.attesterDependentSlot(epoch))) % this.slotsPerEpoch);
+  }
+
+  /** The validators attesting at `slot` (committee 0, the only one), in committee order. */
+  committee(slot: number): number[] {
+    const epoch = this.epochOf(slot);
+    return this.validators.map((_, i) => i).filter((i) => this.attesterSlot(i, epoch) === slot);
+  }
+
+  /** The validator proposing at `slot`. */
+  proposer(slot: number): number {
+    return (slot + this.generation(this.proposerDependentSlot(this.epochOf(slot)))) % this.genesisValidators;
   }
 
   /** Submissions to one endpoint, e.g. "POST /eth/v1/beacon/pool/attestations". */
@@ -219,14 +273,25 @@ export class BeaconDouble {
     response.once("close", () => this.events.delete(response));
   }
 
+  /** A head event for `slot`'s block, with the dependent roots of its epoch's and the next epoch's duties. */
+  private emitHead(slot: number): void {
+    if (slot < 0) return;
+    const epoch = this.epochOf(slot);
+    const data = {
+      slot: String(slot),
+      block: toHex(this.blockRoot(slot)),
+      epoch_transition: slot % this.slotsPerEpoch === 0,
+      previous_duty_dependent_root: toHex(this.blockRoot(this.attesterDependentSlot(epoch))),
+      current_duty_dependent_root: toHex(this.blockRoot(this.proposerDependentSlot(epoch))),
+    };
+    for (const response of this.events) response.write(`event: head\ndata: ${JSON.stringify(data)}\n\n`);
+  }
+
   private startTicker(): void {
     // Each slot's start, a head event for its block (every slot has one in this chain).
     const tick = () => {
       const slot = this.currentSlot();
-      if (slot >= 0) {
-        const data = { slot: String(slot), block: toHex(this.blockRoot(slot)), epoch_transition: slot % this.slotsPerEpoch === 0 };
-        for (const response of this.events) response.write(`event: head\ndata: ${JSON.stringify(data)}\n\n`);
-      }
+      this.emitHead(slot);
       this.ticker = setTimeout(tick, this.slotStartMs(slot + 1) - Date.now());
       this.ticker.unref();
     };
@@ -236,12 +301,23 @@ export class BeaconDouble {
 
   // --- the chain ---
 
-  private attesterSlot(index: number, epoch: number): number {
-    return epoch * this.slotsPerEpoch + (index % this.slotsPerEpoch);
+  private epochOf(slot: number): number {
+    return Math.floor(slot / this.slotsPerEpoch);
   }
 
-  private committee(slot: number): number[] {
-    return this.pubkeys.map((_, i) => i).filter((i) => i % this.slotsPerEpoch === slot % this.slotsPerEpoch);
+  /** How many re-orgs replaced the block at `slot`. */
+  private generation(slot: number): number {
+    return this.reorgs.filter((from) => from <= slot).length;
+  }
+
+  /** The block attester duties of `epoch` depend on: the last of epoch - 2 (genesis on underflow). */
+  private attesterDependentSlot(epoch: number): number {
+    return Math.max(0, (epoch - 1) * this.slotsPerEpoch - 1);
+  }
+
+  /** The block proposer duties of `epoch` depend on: the last of epoch - 1 (genesis on underflow). */
+  private proposerDependentSlot(epoch: number): number {
+    return Math.max(0, epoch * this.slotsPerEpoch - 1);
   }
 
   private attestationData(slot: number, committeeIndex: number) {
@@ -343,15 +419,17 @@ export class BeaconDouble {
         handle: (_m, query) => {
           const ids = query.getAll("id").flatMap((id) => id.split(","));
           const indices = ids.length === 0 ? this.pubkeys.map((_, i) => i) : ids.map((id) => this.validatorIndex(id)).filter((i) => i !== undefined);
+          const epoch = Math.max(0, this.epochOf(this.currentSlot()));
           return data(
             indices.map((i) => ({
               index: String(i),
               balance: "32000000000",
-              status: "active_ongoing",
+              status: this.validators[i]!.activationEpoch > epoch ? "pending_queued" : "active_ongoing",
               validator: ssz.phase0.Validator.toJson({
                 ...ssz.phase0.Validator.defaultValue(),
                 pubkey: this.pubkeys[i] as Uint8Array,
                 effectiveBalance: 32_000_000_000,
+                activationEpoch: this.validators[i]!.activationEpoch,
                 exitEpoch: Infinity,
                 withdrawableEpoch: Infinity,
               }),
@@ -380,10 +458,11 @@ export class BeaconDouble {
         handle: (match, _q, body) =>
           this.unlessSyncing(() => {
             const epoch = epochOf(match);
-            const duties = array(body, "validator indices").map((id) => {
+            const duties = array(body, "validator indices").flatMap((id) => {
               const i = this.validatorIndex(String(id));
               if (i === undefined) throw new Error(`unknown validator index ${String(id)}`);
               const slot = this.attesterSlot(i, epoch);
+              if (slot === undefined) return []; // not active yet: no duty, as on a real node
               const committee = this.committee(slot);
               return {
                 pubkey: toHex(this.pubkeys[i] as Uint8Array),
@@ -395,7 +474,7 @@ export class BeaconDouble {
                 slot: String(slot),
               };
             });
-            return data(duties, { dependent_root: toHex(this.blockRoot(Math.max(0, epoch * this.slotsPerEpoch - 1))), execution_optimistic: false });
+            return data(duties, { dependent_root: toHex(this.blockRoot(this.attesterDependentSlot(epoch))), execution_optimistic: false });
           }),
       },
       {
@@ -406,10 +485,10 @@ export class BeaconDouble {
             const epoch = epochOf(match);
             const slots = Array.from({ length: this.slotsPerEpoch }, (_, k) => epoch * this.slotsPerEpoch + k);
             const duties = slots.map((slot) => {
-              const i = slot % this.pubkeys.length;
+              const i = this.proposer(slot);
               return { pubkey: toHex(this.pubkeys[i] as Uint8Array), validator_index: String(i), slot: String(slot) };
             });
-            return data(duties, { dependent_root: toHex(this.blockRoot(Math.max(0, epoch * this.slotsPerEpoch - 1))), execution_optimistic: false });
+            return data(duties, { dependent_root: toHex(this.blockRoot(this.proposerDependentSlot(epoch))), execution_optimistic: false });
           }),
       },
       {
@@ -491,7 +570,7 @@ export class BeaconDouble {
           const block = {
             ...types.BeaconBlock.defaultValue(),
             slot,
-            proposerIndex: slot % this.pubkeys.length,
+            proposerIndex: this.proposer(slot),
             parentRoot: this.blockRoot(Math.max(0, slot - 1)),
           } as ReturnType<typeof types.BeaconBlock.defaultValue>;
           block.body = { ...block.body, randaoReveal, graffiti: fromHex(query.get("graffiti") ?? toHex(new Uint8Array(32)), "graffiti", 32) };

@@ -8,7 +8,8 @@ import { interopSecretKey } from "../../../../test/system/lodestar/interop.js";
 import { toHex } from "../../hex.js";
 import { computeDomain, computeSigningRoot } from "../domains.js";
 import { forkAtEpoch } from "../networks.js";
-import { BeaconClient, headEvents } from "./client.js";
+import { BeaconClient, headEvents, type HeadEvent } from "./client.js";
+import { BeaconNodes } from "./nodes.js";
 import { BeaconApiError, HttpTransport } from "./transport.js";
 
 /** Validator i's attestation for its duty, signed with its whole interop key. */
@@ -62,8 +63,11 @@ describe("BeaconClient against the beacon double (Altair: v1 shapes)", () => {
       [6, 14, 2, 0],
       [14, 14, 2, 1],
     ]);
-    expect(attester.dependentRoot).toEqual(double.blockRoot(7));
+    // Attester duties depend on the last block two epochs back (genesis when there is none), proposer duties on the last one before.
+    expect(attester.dependentRoot).toEqual(double.blockRoot(0));
+    expect((await client.attesterDuties(3, [6])).dependentRoot).toEqual(double.blockRoot(15));
     const proposer = await client.proposerDuties(2);
+    expect(proposer.dependentRoot).toEqual(double.blockRoot(15));
     expect(proposer.duties.map((d) => d.slot)).toEqual([16, 17, 18, 19, 20, 21, 22, 23]);
     expect(proposer.duties[3]?.validatorIndex).toBe(3);
     const sync = await client.syncDuties(0, [2]);
@@ -139,11 +143,14 @@ describe("BeaconClient against the beacon double (Altair: v1 shapes)", () => {
     expect(exit.message.validator_index).toBe("5");
   });
 
-  it("streams head events, one per slot", async () => {
+  it("streams head events, one per slot, with the dependent roots of the event's epoch", async () => {
     const abort = new AbortController();
     const slots: number[] = [];
     for await (const event of headEvents(double.url, abort.signal)) {
       expect(event.block).toEqual(double.blockRoot(event.slot));
+      const epoch = Math.floor(event.slot / 8);
+      expect(event.previousDutyDependentRoot).toEqual((await client.attesterDuties(epoch, [0])).dependentRoot);
+      expect(event.currentDutyDependentRoot).toEqual((await client.proposerDuties(epoch)).dependentRoot);
       slots.push(event.slot);
       if (slots.length === 2) abort.abort();
     }
@@ -189,6 +196,53 @@ describe("BeaconClient against the beacon double (Electra: v2 shapes)", () => {
     client = new BeaconClient(double.url);
   });
   afterAll(() => double.stop());
+
+  it("follows a scripted re-org: new roots from its first slot, the duties depending on them moved, the new head streamed at once", async () => {
+    const epoch = Math.floor(Math.max(0, double.currentSlot()) / 8) + 3; // its dependent blocks are in the future
+    const [attesterBefore, proposerBefore] = [await client.attesterDuties(epoch, [1, 9]), await client.proposerDuties(epoch)];
+    const [kept, replaced] = [double.blockRoot(epoch * 8 - 2), double.blockRoot(epoch * 8 - 1)];
+    // Each client reads its own node: one through BeaconNodes, the other a plain URL.
+    const viaNodes = new BeaconClient(new BeaconNodes([double.url]));
+    const abort = new AbortController();
+    const events = viaNodes.headEvents(abort.signal);
+    const first = events.next(); // subscribes
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    double.reorg(epoch * 8 - 1); // replaces the last block before `epoch`: its proposers and the next epoch's attesters move
+    const head = (await first).value as HeadEvent;
+    abort.abort();
+    await events.return(undefined);
+
+    expect(double.blockRoot(epoch * 8 - 2)).toEqual(kept);
+    expect(double.blockRoot(epoch * 8 - 1)).not.toEqual(replaced);
+    const [attesterAfter, proposerAfter] = [await client.attesterDuties(epoch, [1, 9]), await client.proposerDuties(epoch)];
+    expect(attesterAfter.dependentRoot).toEqual(attesterBefore.dependentRoot); // epoch's attesters depend on an older block
+    expect(attesterAfter.duties.map((d) => d.slot)).toEqual(attesterBefore.duties.map((d) => d.slot));
+    expect(proposerAfter.dependentRoot).toEqual(double.blockRoot(epoch * 8 - 1));
+    expect(proposerAfter.dependentRoot).not.toEqual(proposerBefore.dependentRoot);
+    expect(proposerAfter.duties.map((d) => d.validatorIndex)).toEqual(proposerBefore.duties.map((d) => (d.validatorIndex + 1) % 16));
+    const next = await client.attesterDuties(epoch + 1, [1, 9]);
+    expect(next.dependentRoot).toEqual(double.blockRoot(epoch * 8 - 1));
+    expect(next.duties.map((d) => [d.validatorIndex, d.slot, d.committeeLength])).toEqual([
+      [1, (epoch + 1) * 8 + 2, 2],
+      [9, (epoch + 1) * 8 + 2, 2],
+    ]);
+    expect(head.slot).toBe(double.currentSlot());
+    expect(head.block).toEqual(double.blockRoot(head.slot));
+  });
+
+  it("knows an added validator at once, and gives it duties from the next epoch", async () => {
+    const index = double.addValidator();
+    expect(index).toBe(16);
+    const epoch = Math.floor(Math.max(0, double.currentSlot()) / 8);
+    const [found] = await client.stateValidators([double.pubkeys[16]!]);
+    expect(found).toMatchObject({ index: 16, status: "pending_queued" });
+    expect(found?.validator.activationEpoch).toBe(epoch + 1);
+    expect((await client.attesterDuties(epoch, [0, 16])).duties.map((d) => d.validatorIndex)).toEqual([0]);
+    const next = await client.attesterDuties(epoch + 1, [16]);
+    expect(next.duties.map((d) => d.slot)).toEqual([(epoch + 1) * 8]); // 16 % 8: the epoch's first slot
+    expect(double.committee((epoch + 1) * 8)).toEqual([0, 8, 16]);
+    expect((await client.proposerDuties(epoch + 1)).duties.map((d) => d.validatorIndex)).not.toContain(16);
+  });
 
   it("submits SingleAttestations on v2 with the fork header, and aggregates them by committee", async () => {
     const slot = 13;

@@ -35,6 +35,7 @@ import {
 import { NektarError } from "../../errors.js";
 import { fromHex, toHex } from "../../hex.js";
 import { customNetwork, isKnownNetworkName, networkByName, type Network } from "../networks.js";
+import { BeaconNodes } from "./nodes.js";
 import { BeaconApiError, HttpTransport, type BeaconResponse, type Transport } from "./transport.js";
 
 export interface Genesis {
@@ -114,6 +115,10 @@ export interface HeadEvent {
   readonly slot: number;
   readonly block: Uint8Array;
   readonly epochTransition: boolean;
+  /** The block the attester duties of the event's epoch depend on: when it changes, they may have (a re-org). */
+  readonly previousDutyDependentRoot: Uint8Array;
+  /** The block the proposer duties of the event's epoch, and the attester duties of the next, depend on. */
+  readonly currentDutyDependentRoot: Uint8Array;
 }
 
 export class BeaconClient {
@@ -232,6 +237,17 @@ export class BeaconClient {
     }
     const data = list(await this.data("GET", `/eth/v1/beacon/blocks/${blockId}/attestations`), "block attestations");
     return data.map((a) => ssz.phase0.Attestation.fromJson(a) as Attestation<F>);
+  }
+
+  /**
+   * The head events of the node requests go to (of several nodes, the one preferred now), until
+   * `signal` aborts or the node ends the stream.
+   */
+  headEvents(signal: AbortSignal): AsyncGenerator<HeadEvent> {
+    const transport = this.transport;
+    if (transport instanceof HttpTransport) return headEvents(transport.baseUrl, signal);
+    if (transport instanceof BeaconNodes) return headEvents(transport.states()[0]!.baseUrl, signal);
+    throw new NektarError("head events need an HttpTransport or BeaconNodes: the event stream is not a request");
   }
 
   // --- duties ---
@@ -458,10 +474,13 @@ export async function* headEvents(baseUrl: string, signal: AbortSignal): AsyncGe
         const fields = Object.fromEntries(event.split("\n").map((line) => [line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 1).trim()]));
         if (fields.event !== "head" || fields.data === undefined) continue;
         const data = record(JSON.parse(fields.data) as unknown, "head event");
+        const root = (field: string) => fromHex(str(data[field], `head event.${field}`), `head event.${field}`, 32);
         yield {
           slot: int(data.slot, "head event.slot"),
-          block: fromHex(str(data.block, "head event.block"), "head event.block", 32),
+          block: root("block"),
           epochTransition: data.epoch_transition === true,
+          previousDutyDependentRoot: root("previous_duty_dependent_root"),
+          currentDutyDependentRoot: root("current_duty_dependent_root"),
         };
       }
     }
