@@ -10,6 +10,8 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { keccak256, toUtf8Bytes } from "ethers";
@@ -22,7 +24,7 @@ import type { TaskRecord } from "../../services/avs/records.js";
 import { deployAvsNetwork, joinAvs, settled, startTestAggregator, startTestWorker } from "../../services/avs/testing.js";
 import type { AvsNetwork, AvsOperator, TestWorkerOptions } from "../../services/avs/testing.js";
 import type { Worker } from "../../services/avs/worker.js";
-import { toHex } from "../../services/core/hex.js";
+import { fromHex, toHex } from "../../services/core/hex.js";
 import { generateIdentity } from "../../services/core/p2p/index.js";
 import { freePorts } from "../../services/core/p2p/testing.js";
 
@@ -140,6 +142,54 @@ describe("AVS services across restarts", () => {
     expect(record.responses.filter((r) => r.operatorId === restarted.operatorId)).toHaveLength(1);
     expect(record.evidence).toEqual([]);
     expect(other.calls).toBe(0);
+  }, TEST_MS);
+
+  it("a worker stopped while its executor works hears that task again, and re-sends (never re-executes) a later one it signed", async () => {
+    const aggregator = await aggregatorAt(0);
+    const [o0, o1, o2] = net.operators as [AvsOperator, AvsOperator, AvsOperator];
+    const slow = toUtf8Bytes("never answered before the restart");
+    // An executor that answers every task but `slow`'s.
+    const stuck = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on("data", (chunk: Buffer) => chunks.push(chunk));
+      request.on("end", () => {
+        const input = fromHex((JSON.parse(Buffer.concat(chunks).toString()) as { input: string }).input, "input");
+        if (toHex(input) === toHex(slow)) return;
+        response.setHeader("content-type", "application/json");
+        response.end(JSON.stringify({ result: toHex(hashChain(input, ROUNDS)) }));
+      });
+    });
+    await new Promise<void>((resolve) => stuck.listen(0, "127.0.0.1", () => resolve()));
+    running.push({
+      stop: async () => {
+        stuck.closeAllConnections();
+        await new Promise<void>((resolve) => stuck.close(() => resolve()));
+      },
+    });
+    const stuckUrl = `http://127.0.0.1:${(stuck.address() as AddressInfo).port}/execute`;
+    const dir0 = dataDir();
+    const w0 = await worker(o0, { aggregator, executorUrl: stuckUrl, executorTimeoutMs: 60_000, dataDir: dir0 });
+    await worker(o1, { aggregator, executorUrl: honest.url });
+    await worker(o2, { aggregator, executorUrl: honest.url });
+
+    const a = Number((await net.creator.createTask(net.avsId, slow)).taskId);
+    const b = Number((await net.creator.createTask(net.avsId, toUtf8Bytes("signed before the restart"))).taskId);
+    // Task b is signed and sent; task a is still at the executor, so the record stays below it.
+    await waitFor(() => responseOf(aggregator.task(b), w0.operatorId) !== undefined);
+    const signature = responseOf(aggregator.task(b), w0.operatorId)!.signature;
+    expect(aggregator.task(a)!.state).toBe("collecting");
+    await stop(w0);
+
+    const fresh = await startExecutor({ rounds: ROUNDS });
+    running.push(fresh);
+    const restarted = await worker(o0, { aggregator, executorUrl: fresh.url, dataDir: dir0 });
+    const record = await settled(aggregator, a);
+    expect(record.state).toBe("certified");
+    expect(record.certificate!.signers).toContain(restarted.operatorId);
+    // Task b was heard again too: its recorded response re-sent (a duplicate), not executed.
+    expect(fresh.calls).toBe(1);
+    expect(responseOf(aggregator.task(b), restarted.operatorId)!.signature).toBe(signature);
+    expect(aggregator.task(b)!.evidence).toEqual([]);
   }, TEST_MS);
 
   it("an aggregator restarted while holding responses certifies the task with them", async () => {
