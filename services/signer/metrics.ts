@@ -17,6 +17,8 @@ export class SignerMetrics {
   readonly refusals: Counter<"type" | "reason">;
   /** Batch verification of t partials, recovery and the final verification. */
   readonly recovery: Histogram<"type">;
+  /** An epoch's duties fetched again, by reason: reorg (their dependent root changed), activation (validators became known). */
+  readonly refetches: Counter<"reason">;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -38,5 +40,6 @@ export class SignerMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
       registers,
     });
+    this.refetches = new Counter({ name: "nektar_signer_duties_refetched_total", help: "An epoch's duties fetched again (reorg: their dependent root changed; activation: validators became known)", labelNames: ["reason"], registers });
   }
 }

@@ -180,6 +180,7 @@ export async function startValidatorNode(options: ValidatorNodeOptions): Promise
       tracker.prune(before);
       for (const [key, duty] of scheduled) if (duty.id.slot < before) scheduled.delete(key);
     },
+    metrics,
     log,
   });
   const consensus: Consensus = new Consensus({
