@@ -272,7 +272,8 @@ export interface AvsConfigFiles {
 
 /**
  * Writes into `dir` the config files of the aggregator, one worker per operator and the
- * gateway, with every file they name (keystores, passwords, identities, account keys), as an
+ * gateway, with every file they name (keystores, passwords, identities, account keys) and a
+ * data dir for each worker (`worker-<i>-data`) and the aggregator (`aggregator-data`), as an
  * operator would lay them out. The aggregator listens on fixed ports (the others name it);
  * the workers' and the gateway's HTTP ports are any free one.
  */
@@ -296,6 +297,7 @@ export async function writeAvsConfigFiles(
     submitter: { keyFile: "aggregator.key" },
     identityFile: "aggregator-identity.key",
     p2p: { listen: [`/ip4/127.0.0.1/tcp/${options.aggregatorPorts.p2p}`] },
+    dataDir: "aggregator-data",
     http: { host: "127.0.0.1", port: options.aggregatorPorts.http },
   });
   const workers: string[] = [];
@@ -312,6 +314,7 @@ export async function writeAvsConfigFiles(
         identityFile: `identity-${i}.key`,
         aggregator: { peerId: identity.peerId.toString(), multiaddrs: [`/ip4/127.0.0.1/tcp/${options.aggregatorPorts.p2p}`] },
         executor: { url: options.executorUrl, timeoutMs: 5_000 },
+        dataDir: `worker-${i}-data`,
         http: { host: "127.0.0.1", port: 0 },
       }),
     );

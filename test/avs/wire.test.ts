@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { createHash } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -62,7 +62,7 @@ describe("AVS services from config files", () => {
     });
     expect(submitted.status).toBe(202);
     const { taskId } = (await submitted.json()) as { taskId: number };
-    let certificate: { verifiedOnChain?: boolean } = {};
+    let certificate: { verifiedOnChain?: boolean; resultHash?: string } = {};
     for (let i = 0; i < 1200 && certificate.verifiedOnChain !== true; i++) {
       const response = await fetch(`${gateway.url}/v1/tasks/${taskId}/certificate`);
       if (response.status === 200) certificate = (await response.json()) as typeof certificate;
@@ -81,5 +81,16 @@ describe("AVS services from config files", () => {
     expect(statuses.map((s) => s.tasksAnswered)).toEqual([1, 1, 1]);
     const metrics = await (await fetch(`${workers[0]!.url}/metrics`)).text();
     expect(metrics).toContain('nektar_avs_worker_tasks_total{outcome="answered"} 1');
+
+    // The data dirs the configs name, relative to their folder: each worker's signed response
+    // on disk; the aggregator holds nothing once the task is certified.
+    for (const i of [0, 1, 2]) {
+      const record = JSON.parse(await readFile(join(dir, `worker-${i}-data`, `signed-tasks-${net.avsId}.json`), "utf8")) as { signed: { taskId: number; resultHash: string }[] };
+      expect(record.signed.map((r) => [r.taskId, r.resultHash])).toEqual([[taskId, certificate.resultHash]]);
+    }
+    const heldFile = join(dir, "aggregator-data", "held-responses.json");
+    const held = async () => (JSON.parse(await readFile(heldFile, "utf8")) as { held: unknown[] }).held;
+    for (let i = 0; i < 200 && (await held()).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await held()).toEqual([]);
   }, 120_000);
 });
