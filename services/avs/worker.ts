@@ -14,6 +14,7 @@
  * Status for the controller: `registered` (a member of the AVS on-chain now) and
  * `tasksAnswered` (responses the aggregator accepted), on GET /status.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { keccak256 } from "ethers";
 import type { Registry } from "prom-client";
 import { Counter, Histogram } from "prom-client";
@@ -82,7 +83,9 @@ export interface Worker {
 }
 
 const SEND_TIMEOUT_MS = 10_000;
-const SEND_ATTEMPTS = 3;
+/** Waits between attempts to reach the aggregator: doubling from the first to the last. */
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 5_000;
 
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const { chain, avsId, signer, identity, logger: log } = options;
@@ -137,15 +140,19 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     void handled.finally(() => inFlight.delete(handled));
   };
 
-  const send = async (message: TaskResponseMessage): Promise<boolean> => {
+  /**
+   * Sends until the aggregator answers, the task's response window closes or the worker stops:
+   * the aggregator may be restarting, and a response it never got cannot count.
+   */
+  const send = async (message: TaskResponseMessage, responseDeadline: number): Promise<boolean> => {
     let ack: TaskResponseAck | undefined;
-    // The aggregator may be restarting: a few attempts before the task counts as failed.
-    for (let attempt = 1; ack === undefined; attempt++) {
+    for (let attempt = 0; ack === undefined; attempt++) {
       try {
         ack = await host.send(options.aggregator.peerId, TaskResponseProtocol, message);
       } catch (err) {
-        if (attempt >= SEND_ATTEMPTS || abort.signal.aborted) throw err;
-        await new Promise((r) => setTimeout(r, 500 * attempt));
+        if (abort.signal.aborted || head > responseDeadline) throw err;
+        if (attempt === 0) log.warn({ taskId: message.taskId, err: (err as Error).message }, "cannot reach the aggregator; retrying until the response window closes");
+        await sleep(Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** attempt), undefined, { signal: abort.signal });
       }
     }
     if (!ack.accepted) log.warn({ taskId: message.taskId, reason: decodeReason(ack.reason) }, "aggregator refused the response");
@@ -181,9 +188,9 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     return messageOf(signed);
   };
 
-  const deliver = async (message: TaskResponseMessage, started: number): Promise<void> => {
+  const deliver = async (message: TaskResponseMessage, responseDeadline: number, started: number): Promise<void> => {
     try {
-      const accepted = await send(message);
+      const accepted = await send(message, responseDeadline);
       const answered = accepted && message.error.length === 0;
       if (answered) tasksAnswered++;
       else tasksFailed++;
@@ -218,14 +225,14 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     }
     // Signed and on disk, or reported as failed: a restart need not hear it again.
     settle(taskId);
-    await deliver(message, started);
+    await deliver(message, Number(event.task.responseDeadline), started);
   };
 
   await host.start();
 
   // Responses signed before a restart, of tasks still open: the aggregator may not have them
   // (or may have restarted itself); one it holds already is a duplicate it ignores.
-  for (const r of record.openAt(head)) track(deliver(messageOf(r), performance.now()));
+  for (const r of record.openAt(head)) track(deliver(messageOf(r), r.responseDeadline, performance.now()));
   const follower = chain.follow(
     {
       taskCreated: (event, block) => {

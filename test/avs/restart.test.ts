@@ -192,7 +192,7 @@ describe("AVS services across restarts", () => {
     expect(aggregator.task(b)!.evidence).toEqual([]);
   }, TEST_MS);
 
-  it("an aggregator restarted while holding responses certifies the task with them", async () => {
+  it("an aggregator restarted while holding responses certifies the task with them; responses signed while it was down reach it", async () => {
     const [port] = await freePorts(1);
     const identity = generateIdentity();
     const aggregatorDir = dataDir();
@@ -204,6 +204,12 @@ describe("AVS services across restarts", () => {
     const taskId = Number((await net.creator.createTask(net.avsId, toUtf8Bytes("held across a restart"))).taskId);
     await waitFor(() => (first.task(taskId)?.responses.length ?? 0) === 2);
     await stop(first);
+
+    // A task created while the aggregator is down: the two workers sign it and keep trying.
+    const calls = honest.calls;
+    const whileDown = Number((await net.creator.createTask(net.avsId, toUtf8Bytes("sent while the aggregator is down"))).taskId);
+    await waitFor(() => honest.calls === calls + 2);
+    await new Promise((r) => setTimeout(r, 2_500)); // down for longer than the first few attempts
 
     const second = await aggregatorAt(port!, { identity, dataDir: aggregatorDir });
     // Taken again from its data dir, before any worker sent it anything.
@@ -217,6 +223,10 @@ describe("AVS services across restarts", () => {
     expect(record.state).toBe("certified");
     expect(record.certificate!.signers.sort()).toEqual([...held, third].map(operatorId).sort());
     expect(await net.creator.findResponse(taskId)).not.toBeNull();
+    // The third worker looked back and answered the other task too; the first two delivered it late.
+    const late = await settled(second, whileDown);
+    expect(late.state).toBe("certified");
+    await waitFor(() => second.task(whileDown)!.responses.length === 3);
   }, TEST_MS);
 
   it("admits and counts an operator that opts in while the aggregator runs", async () => {
