@@ -223,13 +223,13 @@ export class Scheduler {
     const started = this.started.get(epoch) ?? new Set<string>();
     this.started.set(epoch, started);
     for (const [key, duty] of duties.duties) {
-      if (started.has(startKey(duty.id, epoch))) continue;
+      const once = startKey(duty.id, epoch);
+      if (started.has(once)) continue;
       const startMs = dutyStartMs(duty.id, chain);
       if (startMs + chain.slotMs < chain.now()) continue; // long past: a late start skips it
       const timer = this.at(startMs, () => {
         timers.delete(key);
-        if (started.has(startKey(duty.id, epoch))) return;
-        started.add(startKey(duty.id, epoch));
+        started.add(once);
         void this.begin(duty);
       });
       if (timer !== undefined) timers.set(key, timer);
