@@ -12,8 +12,8 @@
 # Where a registry is reachable the same Dockerfile builds on the official images.
 #
 # Idempotent: installs docker.io if missing, starts dockerd if none answers (pid file and log
-# in $NEKTAR_CACHE/docker), makes each base image once, and rebuilds nektar:dev on every run
-# (Docker's layer cache makes that quick when the sources did not change). Prints `export`
+# in $NEKTAR_CACHE/docker), makes each base image once, and builds nektar:dev unless the image
+# is labelled with the hash of what it would be built from (the work tree, the bases). Prints `export`
 # lines on stdout; progress, the build time and the image size on stderr.
 set -euo pipefail
 
@@ -51,7 +51,8 @@ fi
 if ! docker info >/dev/null 2>&1; then
   log "starting dockerd (log: $root/dockerd.log)"
   # Its own session: the engine outlives this script and the test run, like a system service.
-  as_root setsid nohup dockerd --pidfile "$root/dockerd.pid" >>"$root/dockerd.log" 2>&1 </dev/null &
+  # Without the lock's descriptor (exec 9>&-), or it would hold the lock as long as it runs.
+  (exec 9>&-; as_root setsid nohup dockerd --pidfile "$root/dockerd.pid" >>"$root/dockerd.log" 2>&1 </dev/null) &
   for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
   docker info >/dev/null 2>&1 || { log "dockerd did not come up; end of its log:"; tail -20 "$root/dockerd.log" >&2; exit 1; }
 fi
@@ -108,28 +109,39 @@ fi
 # The context is the work tree as git sees it (tracked and untracked files, not the ignored
 # node_modules/ or dist/), plus the CA bundle as docker/npm-ca.pem, streamed to the engine:
 # the bundle never lands in the work tree, and the release stage never copies it.
-log "building $IMAGE from docker/Dockerfile"
-start=$SECONDS
-started_at="$(date +%s)"
 files="$(mktemp)"
 trap 'rm -f "$files"' EXIT
 (cd "$repo" && git ls-files -z --cached --others --exclude-standard |
   while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done) >"$files"
-ca_args=()
-if [ -f "$ca_bundle" ]; then
-  ca_args=(-C "$(dirname "$ca_bundle")" --transform "s,^$(basename "$ca_bundle")\$,docker/npm-ca.pem," "$(basename "$ca_bundle")")
+# What the image is made of: the context's file names and contents, the CA bundle and the base
+# images. An image labelled with the same is up to date, and is not built again.
+# (The context's hash is that of its tar stream with times and owners left out.)
+context="$( (tar -c --null -C "$repo" -T "$files" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner | sha256sum
+  if [ -f "$ca_bundle" ]; then sha256sum <"$ca_bundle"; fi
+  docker image inspect -f '{{.Id}}' "$node_image" "debian:$SUITE-slim") | sha256sum | cut -c1-64)"
+built="$(docker image inspect -f '{{ index .Config.Labels "network.nektar.context" }}' "$IMAGE" 2>/dev/null || true)"
+if [ "$built" = "$context" ]; then
+  log "$IMAGE is up to date with the work tree (context $context)"
+else
+  log "building $IMAGE from docker/Dockerfile"
+  start=$SECONDS
+  started_at="$(date +%s)"
+  ca_args=()
+  if [ -f "$ca_bundle" ]; then
+    ca_args=(-C "$(dirname "$ca_bundle")" --transform "s,^$(basename "$ca_bundle")\$,docker/npm-ca.pem," "$(basename "$ca_bundle")")
+  fi
+  if ! tar -c --null -C "$repo" -T "$files" "${ca_args[@]}" |
+    DOCKER_BUILDKIT=0 docker build --force-rm -f docker/Dockerfile --label "network.nektar.context=$context" -t "$IMAGE" - >"$root/build.log" 2>&1; then
+    log "building $IMAGE failed; end of $root/build.log:"
+    tail -30 "$root/build.log" >&2
+    exit 1
+  fi
+  # The images earlier builds left untagged (a previous nektar:dev, its build stage); this build's
+  # own build stage stays, as the layer cache of the next.
+  docker image prune -f --filter "until=$started_at" >/dev/null
+  size="$(docker image inspect -f '{{.Size}}' "$IMAGE")"
+  log "$IMAGE built in $((SECONDS - start)) s, $((size / 1000000)) MB"
 fi
-if ! tar -c --null -C "$repo" -T "$files" "${ca_args[@]}" |
-  DOCKER_BUILDKIT=0 docker build --force-rm -f docker/Dockerfile -t "$IMAGE" - >"$root/build.log" 2>&1; then
-  log "building $IMAGE failed; end of $root/build.log:"
-  tail -30 "$root/build.log" >&2
-  exit 1
-fi
-# The images earlier builds left untagged (a previous nektar:dev, its build stage); this build's
-# own build stage stays, as the layer cache of the next.
-docker image prune -f --filter "until=$started_at" >/dev/null
-size="$(docker image inspect -f '{{.Size}}' "$IMAGE")"
-log "$IMAGE built in $((SECONDS - start)) s, $((size / 1000000)) MB"
 
 echo "export DOCKER_HOST=unix:///var/run/docker.sock"
 echo "export NEKTAR_IMAGE=$IMAGE"
