@@ -3,7 +3,7 @@
  * for Ready, and the worker itself (its /status) for `registered` and `tasksAnswered`, which only
  * it knows: the controller does not claim an on-chain registration.
  */
-import type { KubernetesObject, V1Deployment } from "@kubernetes/client-node";
+import { ApiException, type KubernetesObject, type V1Deployment } from "@kubernetes/client-node";
 import { AVSSubscriptionKind } from "../api/v1alpha1.js";
 import { avsWorkerName, avsWorkerResources } from "../resources/avs.js";
 import type { AvsWorkerApi, AvsWorkerReport } from "./avs-worker-api.js";
@@ -32,6 +32,7 @@ export class AvsSubscriptionReconciler {
     let observations: Observation[];
     let report: AvsWorkerReport | undefined;
     let available = false;
+    let applyError: unknown;
     if (operator === undefined) {
       // Without its operator (its identity, its chain endpoint) there is no worker to run.
       const message = `Operator ${subscription.spec.operatorRef.name} does not exist in this namespace`;
@@ -41,8 +42,14 @@ export class AvsSubscriptionReconciler {
         { type: "Degraded", status: "True", reason: "OperatorNotFound", message },
       ];
     } else {
-      for (const object of Object.values(avsWorkerResources(subscription, operator, this.options)) as KubernetesObject[]) {
-        await this.client.ensure(object, this.informers.ownedObject(object.kind, namespace, object.metadata?.name));
+      try {
+        // The volume comes last: a change the API server refuses there (a claim's class cannot
+        // change) must not hold back the worker's configuration.
+        for (const object of Object.values(avsWorkerResources(subscription, operator, this.options)) as KubernetesObject[]) {
+          await this.client.ensure(object, this.informers.ownedObject(object.kind, namespace, object.metadata?.name));
+        }
+      } catch (error) {
+        applyError = error;
       }
       const deployment = this.informers.deployments.get(avsWorkerName(name), namespace) as V1Deployment | undefined;
       available = (deployment?.status?.availableReplicas ?? 0) > 0;
@@ -55,9 +62,11 @@ export class AvsSubscriptionReconciler {
             ? { type: "Ready", status: "False", reason: "WorkerStatusUnreachable", message: "the AVS worker's pod is ready but its /status does not answer" }
             : { type: "Ready", status: "True", reason: "WorkerAvailable", message: `the AVS worker is running${report!.registered ? "" : "; the operator is not a member of the AVS on-chain"}` },
         { type: "Progressing", status: available ? "False" : "True", reason: available ? "Available" : "WaitingForWorker", message: "" },
-        unreachable
-          ? { type: "Degraded", status: "True", reason: "WorkerStatusUnreachable", message: "the AVS worker's /status does not answer" }
-          : { type: "Degraded", status: "False", reason: "AsExpected", message: "" },
+        applyError !== undefined
+          ? { type: "Degraded", status: "True", reason: "ApplyFailed", message: errorMessage(applyError) }
+          : unreachable
+            ? { type: "Degraded", status: "True", reason: "WorkerStatusUnreachable", message: "the AVS worker's /status does not answer" }
+            : { type: "Degraded", status: "False", reason: "AsExpected", message: "" },
       ];
     }
     const status = {
@@ -67,6 +76,12 @@ export class AvsSubscriptionReconciler {
       conditions: setConditions(subscription.status?.conditions, observations, subscription.metadata?.generation ?? 0),
     };
     if (statusChanged(subscription.status, status)) await this.client.applyStatus(AVSSubscriptionKind, subscription, status);
+    if (applyError !== undefined) throw applyError; // retried with backoff
     return available ? { requeueAfterMs: OBSERVE_EVERY_MS } : "done";
   }
+}
+
+function errorMessage(error: unknown): string {
+  if (error instanceof ApiException) return `${error.code}: ${String(error.body).slice(0, 512)}`;
+  return error instanceof Error ? error.message : String(error);
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import { WorkerConfigSchema, parseConfig } from "../../services/avs/config.js";
 import { examples } from "../api/examples.js";
-import { avsWorkerResources, avsWorkerStatusUrl } from "./avs.js";
+import { DEFAULT_WORKER_STORAGE, avsWorkerResources, avsWorkerStatusUrl } from "./avs.js";
 
 const subscription = (executor: { url?: string; image?: string }) => {
   const s = examples.avsSubscription("avs-1", "op-1");
@@ -32,6 +32,44 @@ describe("avsWorkerResources", () => {
     expect(deployment.spec?.replicas).toBe(1);
     expect(pod.containers.map((c) => c.name)).toEqual(["worker"]);
     expect(deployment.metadata?.ownerReferences?.[0]).toMatchObject({ kind: "AVSSubscription", name: "avs-1" });
+  });
+
+  it("keeps the worker's record on its own volume, writable by the worker, across pods", () => {
+    const { configMap, deployment, persistentVolumeClaim } = avsWorkerResources(subscription({ url: "http://executor.avs.svc:8080" }), operator, options);
+    const config = parseConfig(WorkerConfigSchema, JSON.parse(configMap.data!["avs-worker.json"]!), "avs-worker.json");
+    // A new record answers only new tasks: an empty volume may follow a pod that signed open ones.
+    expect(config.lookbackBlocks).toBe(0);
+
+    const pod = deployment.spec!.template.spec!;
+    const mount = pod.containers[0]!.volumeMounts!.find((m) => m.name === "data");
+    expect(mount?.readOnly).toBeUndefined();
+    // The record is on the volume (the root filesystem is read-only), group-owned by the worker's uid.
+    expect(`${config.dataDir}/`.startsWith(`${mount!.mountPath}/`)).toBe(true);
+    expect(pod.containers[0]!.securityContext?.readOnlyRootFilesystem).toBe(true);
+    expect(pod.securityContext).toMatchObject({ runAsUser: 65532, fsGroup: 65532 });
+    expect(pod.volumes).toContainEqual({ name: "data", persistentVolumeClaim: { claimName: "avs-1-avs-worker-data" } });
+    // ReadWriteOnce: the old pod is gone before the new one mounts it.
+    expect(deployment.spec?.strategy).toEqual({ type: "Recreate" });
+
+    expect(persistentVolumeClaim).toMatchObject({
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      metadata: { name: "avs-1-avs-worker-data", namespace: "staking", labels: deployment.metadata!.labels },
+      spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: DEFAULT_WORKER_STORAGE } } },
+    });
+    expect(persistentVolumeClaim.spec?.storageClassName).toBeUndefined(); // the cluster's default
+    expect(persistentVolumeClaim.metadata?.ownerReferences).toEqual(deployment.metadata?.ownerReferences);
+  });
+
+  it("sizes the worker's volume and picks its class as the Operator's storage says", () => {
+    const withStorage = { ...operator, spec: { ...operator.spec, storage: { size: "2Gi", storageClassName: "fast-ssd" } } };
+    const { persistentVolumeClaim } = avsWorkerResources(subscription({ url: "http://executor.avs.svc:8080" }), withStorage, options);
+    expect(persistentVolumeClaim.spec).toMatchObject({ storageClassName: "fast-ssd", resources: { requests: { storage: "2Gi" } } });
+  });
+
+  it("applies the volume after the worker's other objects", () => {
+    const resources = avsWorkerResources(subscription({ url: "http://executor.avs.svc:8080" }), operator, options);
+    expect(Object.values(resources).map((o) => o.kind)).toEqual(["ConfigMap", "Service", "Deployment", "PersistentVolumeClaim"]);
   });
 
   it("runs the executor image beside the worker, on localhost", () => {

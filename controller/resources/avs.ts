@@ -1,10 +1,11 @@
 /**
  * What an AVSSubscription becomes: an AVS worker (`nektar avs worker`) for that AVS, with the
  * operator's identity and BLS key, its chain endpoint being the Operator's; the AVS team's
- * executor beside it when the subscription names an image rather than an endpoint; and a
+ * executor beside it when the subscription names an image rather than an endpoint; a volume
+ * for the worker's record of what it signed, so a new pod never signs a task twice; and a
  * Service through which the controller reads the worker's status.
  */
-import type { V1ConfigMap, V1Container, V1Deployment, V1Service } from "@kubernetes/client-node";
+import type { V1ConfigMap, V1Container, V1Deployment, V1PersistentVolumeClaim, V1Service } from "@kubernetes/client-node";
 import { createHash } from "node:crypto";
 import type { WorkerConfig } from "../../services/avs/config.js";
 import type { AVSSubscription, Operator } from "../api/v1alpha1.js";
@@ -22,15 +23,28 @@ const PATHS = {
   config: "/etc/nektar/avs-worker.json",
   identity: "/var/run/nektar/identity",
   blsKey: "/var/run/nektar/bls",
+  data: "/var/lib/nektar",
 } as const;
 
+/**
+ * The worker's volume when the Operator names no size: its record holds the responses to tasks
+ * still open (kilobytes for hash-sized results), not a chain.
+ */
+export const DEFAULT_WORKER_STORAGE = "128Mi";
+
+/** The worker's UID; the volume is group-owned by it (fsGroup) so the worker can write it. */
+const WORKER_UID = 65532;
+
+/** In the order the reconciler applies them: the volume last. */
 export interface AvsWorkerResources {
   configMap: V1ConfigMap;
   service: V1Service;
   deployment: V1Deployment;
+  persistentVolumeClaim: V1PersistentVolumeClaim;
 }
 
 export const avsWorkerName = (subscription: string): string => `${subscription}-avs-worker`;
+export const avsWorkerDataName = (subscription: string): string => `${avsWorkerName(subscription)}-data`;
 
 export function avsWorkerSelector(subscription: string): Record<string, string> {
   return { [LABELS.name]: "nektar-avs-worker", [LABELS.instance]: subscription };
@@ -59,6 +73,12 @@ export function avsWorkerResources(subscription: AVSSubscription, operator: Oper
     p2p: { listen: [`/ip4/0.0.0.0/tcp/${WORKER_P2P_PORT}`] },
     aggregator,
     executor: { url: executor.url ?? `http://127.0.0.1:${EXECUTOR_PORT}`, timeoutMs: 10_000, retries: 2, backoffMs: 200 },
+    dataDir: PATHS.data,
+    // An empty record answers only tasks created from then on: it is a new subscription (nothing
+    // open to miss but what was created before it) or a record lost with its volume (a recreated
+    // subscription, a worker upgraded from one without a volume), whose open tasks an earlier
+    // pod may have signed; answering those again could sign a second result.
+    lookbackBlocks: 0,
     http: { host: "0.0.0.0", port: WORKER_HTTP_PORT },
   };
   const workerConfig = `${JSON.stringify(config, null, 2)}\n`;
@@ -81,6 +101,7 @@ export function avsWorkerResources(subscription: AVSSubscription, operator: Oper
         { name: "config", mountPath: "/etc/nektar", readOnly: true },
         { name: "identity", mountPath: PATHS.identity, readOnly: true },
         { name: "bls-key", mountPath: PATHS.blsKey, readOnly: true },
+        { name: "data", mountPath: PATHS.data },
       ],
     },
   ];
@@ -108,7 +129,8 @@ export function avsWorkerResources(subscription: AVSSubscription, operator: Oper
       metadata: meta,
       spec: {
         replicas: 1,
-        // One worker per subscription: two would answer every task twice.
+        // One worker per subscription: two would answer every task twice. Recreate also frees
+        // the ReadWriteOnce volume before the next pod mounts it.
         strategy: { type: "Recreate" },
         selector: { matchLabels: avsWorkerSelector(name) },
         template: {
@@ -116,7 +138,7 @@ export function avsWorkerResources(subscription: AVSSubscription, operator: Oper
           spec: {
             automountServiceAccountToken: false,
             enableServiceLinks: false,
-            securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } },
+            securityContext: { runAsNonRoot: true, runAsUser: WORKER_UID, runAsGroup: WORKER_UID, fsGroup: WORKER_UID, seccompProfile: { type: "RuntimeDefault" } },
             containers,
             volumes: [
               { name: "config", configMap: { name: objectName } },
@@ -132,9 +154,21 @@ export function avsWorkerResources(subscription: AVSSubscription, operator: Oper
                   ],
                 },
               },
+              { name: "data", persistentVolumeClaim: { claimName: avsWorkerDataName(name) } },
             ],
           },
         },
+      },
+    },
+    // Owned by the subscription: deleted with it, when no worker answers for it any more.
+    persistentVolumeClaim: {
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      metadata: ownedMeta(subscription, avsWorkerDataName(name), labels),
+      spec: {
+        accessModes: ["ReadWriteOnce"],
+        storageClassName: operator.spec.storage?.storageClassName,
+        resources: { requests: { storage: operator.spec.storage?.size ?? DEFAULT_WORKER_STORAGE } },
       },
     },
   };

@@ -68,6 +68,11 @@ describe("the controller reconciling AVSSubscriptions on a real API server", () 
     // The worker gets the operator's identity and the BLS key the subscription names, and a Service for its status.
     expect(deployment.spec?.template.spec?.volumes?.map((v) => v.secret?.secretName).filter(Boolean)).toEqual(["op-1-identity", "op-1-bls"]);
     await core.readNamespacedService({ namespace: NS, name: "avs-1-avs-worker" });
+    // Its record on a volume of its own, owned by the subscription like the rest.
+    const claim = await core.readNamespacedPersistentVolumeClaim({ namespace: NS, name: "avs-1-avs-worker-data" });
+    expect(claim.spec?.accessModes).toEqual(["ReadWriteOnce"]);
+    expect(claim.metadata?.ownerReferences?.[0]).toMatchObject({ kind: "AVSSubscription", name: "avs-1", controller: true });
+    expect(deployment.spec?.template.spec?.volumes).toContainEqual({ name: "data", persistentVolumeClaim: { claimName: "avs-1-avs-worker-data" } });
   }, 90_000);
 
   it("says when the running worker's status does not answer", async () => {

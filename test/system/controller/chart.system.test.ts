@@ -91,7 +91,7 @@ describe("charts/nektar", () => {
     expect(deployment.spec.template.spec.containers[0]?.args).toContain("--dkg-port=9200");
   });
 
-  it("grants the controller's ServiceAccount enough to reconcile Operators, KeyShares and DistributedValidators, and no deletes", async () => {
+  it("grants the controller's ServiceAccount enough to reconcile Operators, KeyShares, DistributedValidators and AVSSubscriptions, and no deletes", async () => {
     const rendered = template("nektar");
     for (const o of rendered.filter((o) => ["CustomResourceDefinition", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"].includes(o.kind!))) await apply(o);
     const core = cluster.kc.makeApiClient(CoreV1Api);
@@ -110,6 +110,8 @@ describe("charts/nektar", () => {
     expect(await can("patch", "apps", "statefulsets")).toBe(true);
     expect(await can("delete", "apps", "statefulsets")).toBe(false);
     expect(await can("delete", "", "secrets")).toBe(false);
+    expect(await can("create", "", "persistentvolumeclaims")).toBe(true); // the AVS workers' volumes
+    expect(await can("delete", "", "persistentvolumeclaims")).toBe(false);
     expect(await can("list", "", "pods")).toBe(false);
     expect(await can("update", "coordination.k8s.io", "leases")).toBe(false); // only its own Lease, in its namespace
 
@@ -123,6 +125,7 @@ describe("charts/nektar", () => {
     // The DKG's definition is signed with the operator's identity, which the controller reads.
     await core.createNamespacedSecret({ namespace: "staking", body: { metadata: { name: "op-rbac-identity" }, stringData: { "identity.key": toHex(generateIdentity().privateKey.raw) } } });
     await objects.create({ ...examples.distributedValidator("dv-rbac", ["op-rbac"]), metadata: { name: "dv-rbac", namespace: "staking" } });
+    await objects.create({ ...examples.avsSubscription("avs-rbac", "op-rbac"), metadata: { name: "avs-rbac", namespace: "staking" } });
 
     const controller = new Controller(asController, {
       identity: "rbac",
@@ -144,6 +147,9 @@ describe("charts/nektar", () => {
         await cluster.kc.makeApiClient(BatchV1Api).readNamespacedJob({ namespace: "staking", name: "dv-rbac-dkg-1" });
         const dv = await objects.read<DistributedValidator>({ apiVersion: "nektar.network/v1alpha1", kind: "DistributedValidator", metadata: { name: "dv-rbac", namespace: "staking" } });
         if (dv.status?.phase !== "Running") throw new Error(`DV phase ${dv.status?.phase}`);
+        // The AVS worker with its volume.
+        await cluster.kc.makeApiClient(AppsV1Api).readNamespacedDeployment({ namespace: "staking", name: "avs-rbac-avs-worker" });
+        await core.readNamespacedPersistentVolumeClaim({ namespace: "staking", name: "avs-rbac-avs-worker-data" });
         if ((await controller.metrics.reconciles.get()).values.some((v) => v.labels.result === "error" && v.value > 0)) throw new Error("a reconcile failed");
       }, 30_000);
     } finally {
