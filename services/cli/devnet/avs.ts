@@ -2,8 +2,9 @@
  * The example AVS on the devnet (examples/sha256-avs): registered on-chain with every operator
  * opted in, its executor, the aggregator, one worker per operator signing with the operator's
  * registered BLS key, and the REST gateway, all in this process from the config files `nektar avs
- * <process> --config` takes (written to the data dir, so each can be rerun by hand); then a task
- * every few seconds, submitted over REST as an AVS team would.
+ * <process> --config` takes (written to the devnet's folder, so each can be rerun by hand; the
+ * workers' and the aggregator's `dataDir` beside their config keep what each signed or holds
+ * across such a rerun); then a task every few seconds, submitted over REST as an AVS team would.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { join, relative } from "node:path";
@@ -123,6 +124,7 @@ export async function startExampleAvs(options: StartAvsOptions): Promise<Running
     identityFile: "aggregator-identity.key",
     p2p: { listen: [`/ip4/${HOST}/tcp/${aggregatorP2p}`] },
     submitEvidence: true,
+    dataDir: "aggregator-data",
     http: { host: HOST, port: aggregatorHttp },
   });
   const aggregator = await startAggregatorService(aggregatorConfig.config, { configPath: aggregatorConfig.path, logger: component(logger, "aggregator") });
@@ -139,6 +141,7 @@ export async function startExampleAvs(options: StartAvsOptions): Promise<Running
         p2p: { listen: [`/ip4/${HOST}/tcp/${workerPorts[2 * i]}`] },
         aggregator: { peerId: aggregatorIdentity.peerId.toString(), multiaddrs: aggregatorConfig.config.p2p.listen },
         executor: { url: executor.url, timeoutMs: 10_000, retries: 2, backoffMs: 200 },
+        dataDir: "avs-worker-data",
         http: { host: HOST, port: workerPorts[2 * i + 1] },
       });
       const worker = await startWorkerService(config, { configPath: path, logger: component(logger, "worker", op.name) });
