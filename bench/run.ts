@@ -5,6 +5,9 @@
  */
 import { benchmarks } from "./index.js";
 
+// The services a benchmark runs log warnings only (stderr): the figures are the output.
+process.env.NEKTAR_LOG_LEVEL ??= "warn";
+
 const only = process.argv.slice(2);
 for (const bench of benchmarks) {
   if (only.length > 0 && !only.includes(bench.name)) continue;
