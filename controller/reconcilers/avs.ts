@@ -3,11 +3,11 @@
  * for Ready, and the worker itself (its /status) for `registered` and `tasksAnswered`, which only
  * it knows: the controller does not claim an on-chain registration.
  */
-import { ApiException, type KubernetesObject, type V1Deployment } from "@kubernetes/client-node";
+import { type KubernetesObject, type V1Deployment } from "@kubernetes/client-node";
 import { AVSSubscriptionKind } from "../api/v1alpha1.js";
 import { avsWorkerName, avsWorkerResources } from "../resources/avs.js";
 import type { AvsWorkerApi, AvsWorkerReport } from "./avs-worker-api.js";
-import type { ControllerClient } from "./client.js";
+import { apiErrorMessage, type ControllerClient } from "./client.js";
 import { setConditions, type Observation } from "./conditions.js";
 import { splitKey, type Informers } from "./informers.js";
 import { statusChanged, type ReconcileResult } from "./reconciler.js";
@@ -63,7 +63,7 @@ export class AvsSubscriptionReconciler {
             : { type: "Ready", status: "True", reason: "WorkerAvailable", message: `the AVS worker is running${report!.registered ? "" : "; the operator is not a member of the AVS on-chain"}` },
         { type: "Progressing", status: available ? "False" : "True", reason: available ? "Available" : "WaitingForWorker", message: "" },
         applyError !== undefined
-          ? { type: "Degraded", status: "True", reason: "ApplyFailed", message: errorMessage(applyError) }
+          ? { type: "Degraded", status: "True", reason: "ApplyFailed", message: apiErrorMessage(applyError) }
           : unreachable
             ? { type: "Degraded", status: "True", reason: "WorkerStatusUnreachable", message: "the AVS worker's /status does not answer" }
             : { type: "Degraded", status: "False", reason: "AsExpected", message: "" },
@@ -79,9 +79,4 @@ export class AvsSubscriptionReconciler {
     if (applyError !== undefined) throw applyError; // retried with backoff
     return available ? { requeueAfterMs: OBSERVE_EVERY_MS } : "done";
   }
-}
-
-function errorMessage(error: unknown): string {
-  if (error instanceof ApiException) return `${error.code}: ${String(error.body).slice(0, 512)}`;
-  return error instanceof Error ? error.message : String(error);
 }

@@ -4,6 +4,7 @@
  * controller owns takes that field back (force: the controller is the authority on its objects).
  */
 import {
+  ApiException,
   CustomObjectsApi,
   EventsV1Api,
   KubernetesObjectApi,
@@ -119,4 +120,10 @@ export class ControllerClient {
       },
     });
   }
+}
+
+/** An API error in words for a condition's message: the status code and the start of the body. */
+export function apiErrorMessage(error: unknown): string {
+  if (error instanceof ApiException) return `${error.code}: ${String(error.body).slice(0, 512)}`;
+  return error instanceof Error ? error.message : String(error);
 }

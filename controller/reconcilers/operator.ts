@@ -3,12 +3,12 @@
  * every run computes the whole desired state from the caches and applies it, so it does not
  * matter which event (or restart) caused the run, and running it twice changes nothing.
  */
-import { ApiException, type KubernetesObject, type V1StatefulSet } from "@kubernetes/client-node";
+import { type KubernetesObject, type V1StatefulSet } from "@kubernetes/client-node";
 import type { Logger } from "../../services/core/log/index.js";
 import { OperatorKind, type Condition, type KeyShare, type Operator } from "../api/v1alpha1.js";
 import { duplicateOf, keySharesSecret, type LoadedKeyShare } from "../resources/keyshares.js";
 import { type NodePeer, nodeMultiaddr, operatorResources, type OperatorResourceOptions, nodeName } from "../resources/operator.js";
-import { FINALIZER, type ControllerClient } from "./client.js";
+import { FINALIZER, apiErrorMessage, type ControllerClient } from "./client.js";
 import { setConditions, type Observation } from "./conditions.js";
 import { IdentityUnavailable, type OperatorIdentities } from "./identities.js";
 import { keyOf, splitKey, type Informers } from "./informers.js";
@@ -171,14 +171,9 @@ function observe(statefulSet: V1StatefulSet | undefined, readyReplicas: number, 
       : { type: "Progressing", status: "False", reason: "RolledOut", message: "the node runs the current configuration" };
   const degraded: Observation =
     applyError !== undefined
-      ? { type: "Degraded", status: "True", reason: "ApplyFailed", message: errorMessage(applyError) }
+      ? { type: "Degraded", status: "True", reason: "ApplyFailed", message: apiErrorMessage(applyError) }
       : readyReplicas > 0 && report === undefined
         ? { type: "Degraded", status: "True", reason: "NodeApiUnreachable", message: "the node's API does not answer" }
         : { type: "Degraded", status: "False", reason: "AsExpected", message: "" };
   return [ready, progressing, degraded];
-}
-
-function errorMessage(error: unknown): string {
-  if (error instanceof ApiException) return `${error.code}: ${String(error.body).slice(0, 512)}`;
-  return error instanceof Error ? error.message : String(error);
 }
