@@ -17,14 +17,15 @@
  * that block, and a re-org moves the duties that depend on the blocks it replaced. Validators
  * added with `addValidator()` are known at once and active (in committees) from the next epoch.
  * Submissions are parsed with @lodestar/types (a malformed body is a 400, as on a real node) and
- * recorded as JSON.
+ * recorded as JSON. In builder mode (`builder = true`, from Bellatrix on) v3 block production
+ * answers the block it would produce blinded, as a node does when a builder's bid wins.
  */
 import { aggregateSerializedSignatures } from "@chainsafe/blst";
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { ForkName, isForkPostDeneb, isForkPostElectra } from "@lodestar/params";
-import { ssz, sszTypesFor, type phase0 } from "@lodestar/types";
+import { ForkName, type ForkPostBellatrix, isForkPostBellatrix, isForkPostDeneb, isForkPostElectra } from "@lodestar/params";
+import { ssz, sszTypesFor, type BeaconBlock, type BlindedBeaconBlock, type phase0 } from "@lodestar/types";
 import { BitArray } from "@chainsafe/ssz";
 import { toHex, fromHex } from "../../../services/core/hex.js";
 import { interopSecretKey } from "../../system/lodestar/interop.js";
@@ -78,6 +79,11 @@ export class BeaconDouble {
   readonly requests: string[] = [];
   /** When true, /eth/v1/node/health answers 206 and duties 503, as a syncing node does. */
   syncing = false;
+  /**
+   * When true (and the fork is Bellatrix or later), v3 block production answers blinded blocks:
+   * a builder's bid won (MEV-boost). v2 production answers full blocks either way, as on a real node.
+   */
+  builder = false;
 
   private readonly version: string;
   private server: Server | undefined;
@@ -578,14 +584,18 @@ export class BeaconDouble {
             if (isForkPostDeneb(this.fork)) return { status: 400, body: { code: 400, message: "v2 block production ended with Deneb: use v3" } };
             return versioned(types.BeaconBlock.toJson(block as never));
           }
+          const v3 = (blinded: boolean, json: unknown): Answer => ({
+            status: 200,
+            body: { version: this.fork, execution_payload_blinded: blinded, execution_payload_value: "0", consensus_block_value: "0", data: json },
+            headers: { "eth-consensus-version": this.fork, "eth-execution-payload-blinded": String(blinded), "eth-execution-payload-value": "0", "eth-consensus-block-value": "0" },
+          });
+          if (this.builder && isForkPostBellatrix(this.fork)) {
+            return v3(true, sszTypesFor(this.fork as ForkName.bellatrix).BlindedBeaconBlock.toJson(blindedBlock(this.fork, block as BeaconBlock<ForkPostBellatrix>) as never));
+          }
           const json = isForkPostDeneb(this.fork)
             ? sszTypesFor(this.fork).BlockContents.toJson({ block, kzgProofs: [], blobs: [] } as never)
             : types.BeaconBlock.toJson(block as never);
-          return {
-            status: 200,
-            body: { version: this.fork, execution_payload_blinded: false, execution_payload_value: "0", consensus_block_value: "0", data: json },
-            headers: { "eth-consensus-version": this.fork, "eth-execution-payload-blinded": "false", "eth-execution-payload-value": "0", "eth-consensus-block-value": "0" },
-          };
+          return v3(false, json);
         },
       },
       {
@@ -603,6 +613,16 @@ export class BeaconDouble {
           const fork = this.requireVersion(request);
           const type = isForkPostDeneb(fork) ? sszTypesFor(fork).SignedBlockContents : sszTypesFor(fork).SignedBeaconBlock;
           return this.record(request, "POST /eth/v2/beacon/blocks", type.toJson(type.fromJson(body) as never));
+        },
+      },
+      {
+        method: "POST",
+        pattern: /^\/eth\/v2\/beacon\/blinded_blocks$/,
+        handle: (_m, _q, body, request) => {
+          const fork = this.requireVersion(request);
+          if (!isForkPostBellatrix(fork)) throw new Error(`no blinded blocks at ${fork}: they came with Bellatrix`);
+          const type = sszTypesFor(fork as ForkName.bellatrix).SignedBlindedBeaconBlock;
+          return this.record(request, "POST /eth/v2/beacon/blinded_blocks", type.toJson(type.fromJson(body)));
         },
       },
       {
@@ -711,6 +731,27 @@ export class BeaconDouble {
       return { root: rootOf(data), json };
     });
   }
+}
+
+/**
+ * `block` as a beacon node answers it when a builder supplies the payload: the execution payload
+ * replaced by its header, each of the payload's lists (transactions, withdrawals) by its root and
+ * every other field copied, so the blinded block's root is the full block's.
+ */
+export function blindedBlock(fork: ForkPostBellatrix, block: BeaconBlock<ForkPostBellatrix>): BlindedBeaconBlock {
+  // Typed as Bellatrix's, the fields are the fork's at run time.
+  const types = ssz[fork as ForkName.bellatrix];
+  const { executionPayload, ...body } = (block as BeaconBlock<ForkName.bellatrix>).body;
+  const payload = executionPayload as unknown as Record<string, unknown>;
+  const listTypes = types.ExecutionPayload.fields as unknown as Record<string, { hashTreeRoot(value: unknown): Uint8Array }>;
+  const header = Object.fromEntries(
+    Object.keys(types.ExecutionPayloadHeader.fields).map((field) => {
+      if (field in payload) return [field, payload[field]];
+      const list = field.replace(/Root$/, "");
+      return [field, listTypes[list]!.hashTreeRoot(payload[list])];
+    }),
+  );
+  return { ...block, body: { ...body, executionPayloadHeader: header } } as unknown as BlindedBeaconBlock;
 }
 
 function committeeBits(committee: number): BitArray {

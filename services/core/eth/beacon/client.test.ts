@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { BitArray } from "@chainsafe/ssz";
 import { DOMAIN_BEACON_ATTESTER, ForkName } from "@lodestar/params";
-import { ssz, type electra, type phase0 } from "@lodestar/types";
+import { ssz, sszTypesFor, type electra, type phase0 } from "@lodestar/types";
 import { fastAggregateVerify, Signature } from "@chainsafe/blst";
 import { BeaconDouble } from "../../../../test/doubles/beacon/double.js";
 import { interopSecretKey } from "../../../../test/system/lodestar/interop.js";
@@ -285,5 +285,42 @@ describe("BeaconClient against the beacon double (Electra: v2 shapes)", () => {
     const headers = { "eth-consensus-version": "electra" };
     await expect(client.transport.request({ method: "POST", path, body: [phase0Shape], headers })).rejects.toMatchObject({ status: 400 });
     await client.transport.request({ method: "POST", path, body: [single], headers });
+  });
+});
+describe.each([ForkName.capella, ForkName.electra])("BeaconClient and a builder (%s: blinded blocks)", (fork) => {
+  let double: BeaconDouble;
+  let client: BeaconClient;
+  // Typed as Capella's, the types are the fork's at run time.
+  const types = sszTypesFor(fork as ForkName.capella);
+
+  beforeAll(async () => {
+    double = await BeaconDouble.start({ validators: 16, fork });
+    client = new BeaconClient(double.url);
+  });
+  afterAll(() => double.stop());
+
+  it("produces with v3 the block it would produce, blinded (same root), and publishes it signed with v2 and the fork header", async () => {
+    const randao = interopSecretKey(5).sign(new Uint8Array(32)).toBytes();
+    const full = await client.produceBlock(21, randao, new Uint8Array(32));
+    double.builder = true;
+    const produced = await client.produceBlock(21, randao, new Uint8Array(32));
+    double.builder = false;
+    expect(full.blinded).toBe(false);
+    if (!produced.blinded) throw new Error("the double in builder mode answered a full block");
+    expect(produced.fork).toBe(fork);
+    expect("executionPayloadHeader" in produced.block.body).toBe(true);
+    const blindedRoot = types.BlindedBeaconBlock.hashTreeRoot(produced.block as never);
+    expect(toHex(blindedRoot)).toBe(toHex(types.BeaconBlock.hashTreeRoot(full.block as never)));
+
+    const signed = { message: produced.block, signature: new Uint8Array(96).fill(7) };
+    // Without the fork header a node cannot tell the shape: refused.
+    const body = types.SignedBlindedBeaconBlock.toJson(signed as never);
+    await expect(client.transport.request({ method: "POST", path: "/eth/v2/beacon/blinded_blocks", body })).rejects.toMatchObject({ status: 400 });
+    await client.publishBlindedBlock(fork, signed as never);
+    expect(double.submissions).toHaveLength(1);
+    const [submission] = double.submissions;
+    expect(submission).toMatchObject({ endpoint: "POST /eth/v2/beacon/blinded_blocks", consensusVersion: fork });
+    const received = types.SignedBlindedBeaconBlock.fromJson(submission?.body);
+    expect(toHex(types.BlindedBeaconBlock.hashTreeRoot(received.message))).toBe(toHex(blindedRoot));
   });
 });

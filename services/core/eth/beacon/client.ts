@@ -8,7 +8,8 @@
  * (`forkAtEpoch(await client.network(), epoch).name`). Attestations and aggregates use the v1 endpoints before Electra
  * and v2 (with committee bits, SingleAttestation and an Eth-Consensus-Version header) from
  * Electra on; blocks are produced with v3 (or v2 on nodes from before Deneb, such as Lodestar
- * 1.5.1) and published with v1 before Deneb, v2 from Deneb on.
+ * 1.5.1) and published with v1 before Deneb, v2 from Deneb on; blinded blocks (a builder's
+ * payload, Bellatrix on) come from v3 only and are published with v2 in every fork.
  *
  * Presets: @lodestar/types sizes blocks (sync aggregates, payload lists) by the preset chosen when
  * it is first loaded, mainnet unless LODESTAR_PRESET=minimal is set. Blocks of a minimal-preset
@@ -399,10 +400,14 @@ export class BeaconClient {
     }
   }
 
+  /**
+   * A signed blinded block (Bellatrix on) on v2, whose Eth-Consensus-Version header names its
+   * fork; the node gets the payload from the builder. Every node that produces blinded blocks
+   * (v3) has v2: the v1 endpoint is deprecated.
+   */
   async publishBlindedBlock(fork: ForkName, signed: SignedBlindedBeaconBlock): Promise<void> {
     const json = sszTypesFor(fork as ForkName.bellatrix).SignedBlindedBeaconBlock.toJson(signed as SignedBlindedBeaconBlock<ForkName.bellatrix>);
-    if (isForkPostDeneb(fork)) await this.submit("/eth/v2/beacon/blinded_blocks", json, fork);
-    else await this.submit("/eth/v1/beacon/blinded_blocks", json);
+    await this.submit("/eth/v2/beacon/blinded_blocks", json, fork);
   }
 
   // --- sync committee (Altair on) ---
