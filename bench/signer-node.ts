@@ -53,12 +53,18 @@ export type WorkerCommand =
   | { type: "traffic" }
   | { type: "stop" };
 
+/** Frames and payload bytes sent. */
+export interface Traffic {
+  messages: number;
+  bytes: number;
+}
+
 /** To the main thread (times in epoch milliseconds). */
 export type WorkerReport =
   | { type: "ready" }
   | { type: "led"; slot: number; at: number }
   | { type: "recovered"; slot: number; at: number }
-  | { type: "traffic"; messages: number; bytes: number }
+  | { type: "traffic"; sent: Record<Exchange, Traffic> }
   | { type: "stopped" }
   | { type: "error"; message: string };
 
@@ -68,6 +74,8 @@ const SszVote = new ContainerType({ duty: SszDutyId, round: new UintNumberType(2
 const unlimited = { perSecond: 1e6, burst: 1e6 };
 const Proposal = defineProtocol({ name: "bench/signer/proposal", version: "1.0.0", request: SszProposal, maxRequestBytes: 4096, rateLimit: unlimited });
 const Partial = defineProtocol({ name: "bench/signer/partial", version: "1.0.0", request: SszPartial, rateLimit: unlimited });
+// The same partials under the reference's own name, so each exchange's traffic counts apart.
+const QbftPartial = defineProtocol({ name: "bench/qbft/partial", version: "1.0.0", request: SszPartial, rateLimit: unlimited });
 const PrePrepare = defineProtocol({ name: "bench/qbft/pre-prepare", version: "1.0.0", request: SszProposal, maxRequestBytes: 4096, rateLimit: unlimited });
 const Prepare = defineProtocol({ name: "bench/qbft/prepare", version: "1.0.0", request: SszVote, rateLimit: unlimited });
 const Commit = defineProtocol({ name: "bench/qbft/commit", version: "1.0.0", request: SszVote, rateLimit: unlimited });
@@ -101,6 +109,7 @@ class BenchNode {
   ) {
     host.handle(Proposal, (m, from) => this.onProposal(m.duty, m.data, m.partial, from));
     host.handle(Partial, (m, from) => this.addPartial(m.duty.slot, m.signingRoot, from.index + 1, m.partial));
+    host.handle(QbftPartial, (m, from) => this.addPartial(m.duty.slot, m.signingRoot, from.index + 1, m.partial));
     host.handle(PrePrepare, (m) => this.onPrePrepare(m.duty, m.round, m.data));
     host.handle(Prepare, (m, from) => this.onPrepare(m.duty, m.round, m.root, from.index));
     host.handle(Commit, (m, from) => this.onCommit(m.duty, m.round, m.root, from.index));
@@ -153,7 +162,7 @@ class BenchNode {
     if (state.commits.size < this.threshold || state.signed) return;
     // Decided: now the same partial signature exchange as the one round trip.
     const partial = this.sign(duty.slot, root);
-    void this.host.broadcast(Partial, { duty, signingRoot: root, partial });
+    void this.host.broadcast(QbftPartial, { duty, signingRoot: root, partial });
   }
 
   // -- partials, as services/signer's sigagg handles them ----------------------------------------
@@ -193,17 +202,21 @@ function signingRoot(data: Uint8Array): Uint8Array {
   return createHash("sha256").update(data).digest();
 }
 
-/** Frames and payload bytes this node has sent so far (nektar_p2p_messages_total, ..._bytes_total). */
-async function outbound(registry: Registry): Promise<{ messages: number; bytes: number }> {
-  let messages = 0;
-  let bytes = 0;
+/** Frames and payload bytes this node has sent so far for each exchange (nektar_p2p_messages_total, ..._bytes_total). */
+async function outbound(registry: Registry): Promise<Record<Exchange, Traffic>> {
+  const sent: Record<Exchange, Traffic> = { "one round trip": { messages: 0, bytes: 0 }, "QBFT-like": { messages: 0, bytes: 0 } };
   for (const metric of await registry.getMetricsAsJSON()) {
-    const values = (metric.values ?? []) as { value: number; labels: Record<string, string | number> }[];
-    const sent = values.filter((v) => v.labels.direction === "outbound" && String(v.labels.protocol).startsWith("/nektar/bench/")).reduce((s, v) => s + v.value, 0);
-    if (metric.name === "nektar_p2p_messages_total") messages += sent;
-    if (metric.name === "nektar_p2p_message_bytes_total") bytes += sent;
+    if (metric.name !== "nektar_p2p_messages_total" && metric.name !== "nektar_p2p_message_bytes_total") continue;
+    for (const { value, labels } of (metric.values ?? []) as { value: number; labels: Record<string, string | number> }[]) {
+      if (labels.direction !== "outbound") continue;
+      const protocol = String(labels.protocol);
+      const exchange: Exchange | undefined = protocol.startsWith("/nektar/bench/signer/") ? "one round trip" : protocol.startsWith("/nektar/bench/qbft/") ? "QBFT-like" : undefined;
+      if (exchange === undefined) continue;
+      if (metric.name === "nektar_p2p_messages_total") sent[exchange].messages += value;
+      else sent[exchange].bytes += value;
+    }
   }
-  return { messages, bytes };
+  return sent;
 }
 
 if (parentPort !== null) {
@@ -225,8 +238,14 @@ if (parentPort !== null) {
         try {
           if (command.type === "lead") nodes.get(command.node)!.bench.lead(command.exchange, command.slot);
           else if (command.type === "traffic") {
-            const sent = await Promise.all([...nodes.values()].map((n) => outbound(n.registry)));
-            report({ type: "traffic", messages: sent.reduce((sum, s) => sum + s.messages, 0), bytes: sent.reduce((sum, s) => sum + s.bytes, 0) });
+            const sent: Record<Exchange, Traffic> = { "one round trip": { messages: 0, bytes: 0 }, "QBFT-like": { messages: 0, bytes: 0 } };
+            for (const node of nodes.values()) {
+              for (const [exchange, t] of Object.entries(await outbound(node.registry)) as [Exchange, Traffic][]) {
+                sent[exchange].messages += t.messages;
+                sent[exchange].bytes += t.bytes;
+              }
+            }
+            report({ type: "traffic", sent });
           } else {
             await Promise.all([...nodes.values()].map((n) => n.host.stop()));
             report({ type: "stopped" });
