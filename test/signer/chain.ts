@@ -78,6 +78,24 @@ export function submittedBlocks(double: BeaconDouble, network: Network): Submitt
   });
 }
 
+export interface SubmittedBlindedBlock extends SubmittedBlock {
+  /** The signing root the signature was checked against (what slashing protection records). */
+  readonly signingRoot: string;
+}
+
+/** Every blinded block the double accepted (POST /eth/v2/beacon/blinded_blocks), from Bellatrix on. */
+export function submittedBlindedBlocks(double: BeaconDouble, network: Network): SubmittedBlindedBlock[] {
+  const type = sszTypesFor(double.fork as ForkName.bellatrix);
+  return double.submitted("POST /eth/v2/beacon/blinded_blocks").map((json) => {
+    const signed = type.SignedBlindedBeaconBlock.fromJson(json);
+    const blockRoot = type.BlindedBeaconBlock.hashTreeRoot(signed.message);
+    const domain = computeDomainAtEpoch(network, DOMAIN_BEACON_PROPOSER, Math.floor(signed.message.slot / double.slotsPerEpoch));
+    const root = ssz.phase0.SigningData.hashTreeRoot({ objectRoot: blockRoot, domain });
+    const validator = signed.message.proposerIndex;
+    return { validator, slot: signed.message.slot, root: toHex(blockRoot), signingRoot: toHex(root), valid: verifies(root, double.pubkeys[validator]!, signed.signature) };
+  });
+}
+
 /** The double's duties for `validators` in [from, to): its attesting and proposing slots. */
 export function expectedDuties(double: BeaconDouble, validators: readonly number[], from: number, to: number) {
   const attestations: { validator: number; slot: number }[] = [];
