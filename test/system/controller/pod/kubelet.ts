@@ -5,7 +5,7 @@
  * volume is. The process has the pod's IP and the cluster's DNS names (network.mjs). What runs
  * is exactly the pod spec the API server holds, as the kubelet would read it.
  */
-import { CoreV1Api, type KubeConfig, type V1Container, type V1Pod } from "@kubernetes/client-node";
+import { ApiException, CoreV1Api, type KubeConfig, type V1Container, type V1Pod } from "@kubernetes/client-node";
 import { spawn, type ChildProcess } from "node:child_process";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -55,12 +55,12 @@ export class LocalPod {
       let mode = 0o644;
       let items: { key: string; path: string }[] | undefined;
       if (volume.configMap) {
-        const configMap = await core.readNamespacedConfigMap({ namespace, name: volume.configMap.name! });
+        const configMap = await mounted(() => core.readNamespacedConfigMap({ namespace, name: volume.configMap!.name! }));
         files = Object.fromEntries(Object.entries(configMap.data ?? {}).map(([k, v]) => [k, Buffer.from(v)]));
         items = volume.configMap.items;
         mode = volume.configMap.defaultMode ?? mode;
       } else if (volume.secret) {
-        const secret = await core.readNamespacedSecret({ namespace, name: volume.secret.secretName! });
+        const secret = await mounted(() => core.readNamespacedSecret({ namespace, name: volume.secret!.secretName! }));
         files = Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64")]));
         items = volume.secret.items;
         mode = volume.secret.defaultMode ?? mode;
@@ -75,7 +75,7 @@ export class LocalPod {
             });
             files[source.serviceAccountToken.path] = Buffer.from(status!.token);
           } else if (source.configMap) {
-            const configMap = await core.readNamespacedConfigMap({ namespace, name: source.configMap.name! });
+            const configMap = await mounted(() => core.readNamespacedConfigMap({ namespace, name: source.configMap!.name! }));
             for (const { key, path } of source.configMap.items ?? []) files[path] = Buffer.from(configMap.data![key]!);
           } else if (source.downwardAPI) {
             for (const item of source.downwardAPI.items ?? []) {
@@ -134,5 +134,22 @@ export class LocalPod {
       .filter((m) => arg === m.mountPath || arg.startsWith(`${m.mountPath}/`))
       .sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
     return mount === undefined ? arg : this.volumeDir(mount.name) + arg.slice(mount.mountPath.length);
+  }
+}
+
+/**
+ * A volume's source object, waited for as the kubelet waits (the pod stays ContainerCreating):
+ * some appear after the pod, e.g. kube-root-ca.crt, which kube-controller-manager publishes into
+ * each new namespace.
+ */
+async function mounted<T>(read: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await read();
+    } catch (error) {
+      if (!(error instanceof ApiException && error.code === 404) || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
 }
