@@ -62,12 +62,13 @@ describe.each([ForkName.electra, ForkName.capella])("blinded block proposals, %s
     expect(submittedBlocks(double, network)).toEqual([]);
   });
 
-  it("records the blinded block's signing root, and no other, in the slashing protection of the nodes that signed it", () => {
+  it("records the blinded block's signing root, and no other, in the slashing protection of the nodes that signed it", async () => {
     const blinded = submittedBlindedBlocks(double, network).filter((b) => b.slot >= from && b.slot < to);
     expect(blinded.length).toBeGreaterThan(0);
     for (const b of blinded) {
       const pubkey = toHex(double.pubkeys[b.validator]!);
-      const records = cluster.protections.flatMap((p) => p.exportInterchange().validators.find((v) => v.pubkey === pubkey)?.blocks.filter((r) => r.slot === b.slot) ?? []);
+      const exports = await Promise.all(cluster.protections.map((p) => p.exportInterchange()));
+      const records = exports.flatMap((e) => e.validators.find((v) => v.pubkey === pubkey)?.blocks.filter((r) => r.slot === b.slot) ?? []);
       // At least t nodes signed it (its signature was recovered); a node that was late may not have.
       expect(records.length).toBeGreaterThanOrEqual(3);
       expect(records.map((r) => r.signingRoot)).toEqual(records.map(() => b.signingRoot));

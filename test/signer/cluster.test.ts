@@ -119,7 +119,7 @@ describe("a 16-node cluster, t = 11", () => {
       ),
     ).toEqual([]);
     for (const protection of cluster.protections) {
-      const { validators } = protection.exportInterchange();
+      const { validators } = await protection.exportInterchange();
       const records = validators.flatMap((v, i) => v.attestations.map((a) => ({ validator: i, source: a.sourceEpoch, target: a.targetEpoch, root: a.signingRoot ?? "" })));
       const signedBlocks = validators.flatMap((v, i) => v.blocks.map((b) => ({ validator: i, slot: b.slot, root: b.signingRoot ?? "" })));
       expect(records.length).toBeGreaterThan(0);

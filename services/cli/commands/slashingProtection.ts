@@ -26,7 +26,7 @@ export function registerSlashingProtectionCommands(program: Command): void {
       }
       const store = await FileSlashingProtection.open(options.dataDir);
       try {
-        const interchange = store.exportInterchange(options.pubkey);
+        const interchange = await store.exportInterchange(options.pubkey);
         await writeFileAtomic(options.out, JSON.stringify(formatInterchange(interchange), null, 2) + "\n");
         process.stdout.write(`exported ${interchange.validators.length} validators to ${options.out}\n`);
       } finally {

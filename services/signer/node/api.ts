@@ -33,7 +33,8 @@ export interface NodeApiBackend extends Web3SignerBackend {
   report(): NodeReport;
   readiness(): Promise<Readiness>;
   /** Refuses with a NektarError a pubkey this node holds no share of. */
-  slashingProtection(pubkey: string): Interchange;
+  /** What is on disk for the validator (an export waits for pending records to be fsynced). */
+  slashingProtection(pubkey: string): Promise<Interchange>;
 }
 
 export interface ListenOptions {
@@ -64,7 +65,7 @@ export function buildNodeApi(backend: NodeApiBackend, logger: Logger, registry: 
       return reply.code(400).send({ error: "pubkey: a validator public key is needed, ?pubkey=0x<96 hex digits>" });
     }
     try {
-      return backend.slashingProtection(pubkey.toLowerCase());
+      return await backend.slashingProtection(pubkey.toLowerCase());
     } catch (err) {
       if (err instanceof NektarError) return reply.code(404).send({ error: err.message });
       throw err;

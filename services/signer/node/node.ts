@@ -310,12 +310,12 @@ class NodeRuntime implements NodeApiBackend {
     return result;
   }
 
-  slashingProtection(pubkey: string): Interchange {
+  async slashingProtection(pubkey: string): Promise<Interchange> {
     if (!this.slashing || !this.loaded?.lock.validators.some((v) => v.pubkey === pubkey)) {
       throw new NektarError(`pubkey ${pubkey}: this node holds no share of it`);
     }
     try {
-      return formatInterchange(this.slashing.exportInterchange([pubkey]));
+      return formatInterchange(await this.slashing.exportInterchange([pubkey]));
     } catch (err) {
       if (!(err instanceof NektarError)) throw err;
       // A share that has signed nothing yet has an empty history, not none.

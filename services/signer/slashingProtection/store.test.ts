@@ -160,15 +160,29 @@ describe("slashing protection storage", () => {
 });
 
 describe("slashing protection interchange", () => {
+  it("exports only what is on disk: an export asked while a vote is being written waits for it", async () => {
+    const dir = dataDir();
+    const store = await open(dir);
+    const settled: string[] = [];
+    // Not awaited: the vote is in memory, its write under way.
+    const recording = store.checkAndInsertAttestation(KEY, att(5, 6, 9)).then(() => settled.push("recorded"));
+    const exported = await store.exportInterchange(["0x" + "a1".repeat(48)]).then((e) => (settled.push("exported"), e));
+    expect(exported.validators[0]!.attestations.map((a) => a.targetEpoch)).toEqual([6]);
+    expect(settled).toEqual(["recorded", "exported"]);
+    expect(readFileSync(join(dir, LOG_FILE), "utf8")).toContain("09".repeat(32));
+    await recording;
+    await store.close();
+  });
+
   it("exports what it recorded and an import elsewhere refuses the same conflicts", async () => {
     const a = await open();
     await a.checkAndInsertAttestation(KEY, att(3, 4));
     await a.checkAndInsertBlockProposal(KEY, { slot: 40, signingRoot: root(5) });
     await a.checkAndInsertAttestation(OTHER_KEY, att(0, 1));
-    const exported = a.exportInterchange(["0x" + "a1".repeat(48)]);
+    const exported = await a.exportInterchange(["0x" + "a1".repeat(48)]);
     expect(exported.validators.map((v) => v.pubkey)).toEqual(["0x" + "a1".repeat(48)]);
-    expect(a.exportInterchange().validators).toHaveLength(2);
-    expect(() => a.exportInterchange(["0x" + "cc".repeat(48)])).toThrow(/no slashing protection data for this validator/);
+    expect((await a.exportInterchange()).validators).toHaveLength(2);
+    await expect(a.exportInterchange(["0x" + "cc".repeat(48)])).rejects.toThrow(/no slashing protection data for this validator/);
     await a.close();
 
     const b = await open();
@@ -183,7 +197,7 @@ describe("slashing protection interchange", () => {
   it("exports pruned history as watermark records", async () => {
     const store = await open(dataDir(), { retention: { attestations: 2, blocks: 1, compactAfterLines: 4 } });
     for (let epoch = 1; epoch <= 10; epoch++) await store.checkAndInsertAttestation(KEY, att(epoch - 1, epoch));
-    const [v] = store.exportInterchange().validators;
+    const [v] = (await store.exportInterchange()).validators;
     // Whatever was pruned, the export carries watermarks at least as high as its history.
     expect(Math.max(...v!.attestations.map((a) => a.targetEpoch))).toBe(10);
     expect(v!.attestations.length).toBeLessThanOrEqual(10);

@@ -143,8 +143,12 @@ export class FileSlashingProtection implements SlashingProtection {
     return summary;
   }
 
-  /** The interchange of all validators, or of `pubkeys` (0x hex); refuses a pubkey it has no data for. */
-  exportInterchange(pubkeys?: readonly string[]): ParsedInterchange {
+  /**
+   * The interchange of all validators, or of `pubkeys` (0x hex); refuses a pubkey it has no data for.
+   * Only what is on disk: it resolves once every record it holds is written and fsynced, so an
+   * export never shows a vote a crash could still take back.
+   */
+  async exportInterchange(pubkeys?: readonly string[]): Promise<ParsedInterchange> {
     this.assertOpen();
     const genesisValidatorsRoot = this.requireGenesisRoot();
     const keys = pubkeys?.map((p) => toHex(fromHex(p, `pubkey ${p}`, 48))) ?? [...this.histories.keys()].sort();
@@ -153,6 +157,7 @@ export class FileSlashingProtection implements SlashingProtection {
       if (!history) throw new NektarError(`pubkey ${pubkey}: no slashing protection data for this validator in ${this.dataDir}`);
       return exportHistory(pubkey, history);
     });
+    await this.durable(this.log.sync());
     return { genesisValidatorsRoot, validators };
   }
 
